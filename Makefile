@@ -1,0 +1,37 @@
+# Two commands work on a fresh machine with Python >= 3.11 and make:
+#   make demo   creates .venv, installs sgdsde, runs the default study into sgdsde-report/
+#   make test   creates .venv, installs the test extras, runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+JOBS   ?= auto
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/sgdsde demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check sgdsde tests examples benchmarks
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/langevin_toy.py
+
+clean:
+	rm -rf $(VENV) sgdsde-report .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

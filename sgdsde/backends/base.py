@@ -1,0 +1,45 @@
+"""The backend interface used by :func:`sgdsde.simulate`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..integrators.base import Integrator, NoiseSource, State
+
+__all__ = ["Backend"]
+
+
+class Backend:
+    """A place to run simulations.
+
+    The driver asks a backend for a :class:`NoiseSource` (counter-based normals of a cloud's
+    particles) and to ``advance`` a state by a number of steps.  The default ``advance`` runs
+    the integrator's NumPy reference step by step; backends override it with fused kernels
+    where they have them.
+    """
+
+    name = "backend"
+
+    def noise_source(self, seed: int, particles: np.ndarray, dtype) -> NoiseSource:
+        raise NotImplementedError
+
+    def advance(self, integrator: Integrator, sde, state: State, step0: int, n_steps: int,
+                dt: float, seed: int, particles: np.ndarray, max_abs: float,
+                diverged: np.ndarray) -> None:
+        """Advance ``state`` in place by ``n_steps`` steps starting at absolute step ``step0``.
+
+        Particles that leave ``|x_k| <= max_abs`` (or become NaN) get their step recorded in
+        ``diverged`` (−1 otherwise); the driver stops at the end of such a chunk.
+        """
+        noise = self.noise_source(seed, particles, state.x.dtype)
+        for n in range(step0, step0 + n_steps):
+            integrator.step(sde, state, n, dt, noise)
+            bad = ~np.all(np.abs(state.x) <= max_abs, axis=1)
+            if state.v is not None:
+                bad |= ~np.all(np.abs(state.v) <= max_abs, axis=1)
+            if bad.any():
+                diverged[bad & (diverged < 0)] = n
+                return
+
+    def __repr__(self):
+        return f"<backend {self.name!r}>"

@@ -1,0 +1,10 @@
+"""Landscapes: what the particles move on (energy, negative drift, Hessian; batched)."""
+
+from .base import Landscape as Landscape
+from .base import check_cloud as check_cloud
+from .toy import DoubleWell as DoubleWell
+from .toy import MullerBrown as MullerBrown
+from .toy import NonConservative as NonConservative
+from .toy import Quadratic as Quadratic
+from .toy import Rugged as Rugged
+from .toy import TiltedDoubleWell as TiltedDoubleWell

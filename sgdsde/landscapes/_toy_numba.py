@@ -1,0 +1,100 @@
+"""Pointwise Numba kernels of the toy landscapes, for the fused integrator kernels.
+
+Each toy landscape has an integer kind and a float64 parameter vector (its layout is
+written next to the kind below).  ``point_grad`` and ``point_energy`` dispatch on the kind
+with a short branch; the branch is perfectly predicted inside a kernel, costs nothing
+measurable, and keeps every kernel a module-level function that Numba can cache (a
+kernel that took the landscape function as an argument would be recompiled in every new
+process, which costs seconds per kernel).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+KIND_QUADRATIC = 0  # params: A (d*d, row-major), centre c (d)
+KIND_DOUBLE_WELL = 1  # params: barrier h, tilt, transverse stiffness kappa
+KIND_MULLER_BROWN = 2  # params: energy scale s
+KIND_RUGGED = 3  # params: stiffness k, amplitude eps, wavelength lam
+KIND_NONCONSERVATIVE = 4  # params: G = A - Omega (d*d), centre c (d), A (d*d)
+
+# Müller & Brown, Theor. Chim. Acta 53, 75 (1979)
+MB_A = np.array([-200.0, -100.0, -170.0, 15.0])
+MB_a = np.array([-1.0, -1.0, -6.5, 0.7])
+MB_b = np.array([0.0, 0.0, 11.0, 0.6])
+MB_c = np.array([-10.0, -10.0, -6.5, 0.7])
+MB_X = np.array([1.0, 0.0, -0.5, -1.0])
+MB_Y = np.array([0.0, 0.5, 1.5, 1.0])
+
+
+@njit(cache=True)
+def point_grad(kind, x, p, g):
+    """Write the negative drift at the point ``x`` (d,) into ``g`` (d,), float64."""
+    d = x.shape[0]
+    if kind == KIND_DOUBLE_WELL:
+        x0 = np.float64(x[0])
+        g[0] = 4.0 * p[0] * x0 * (x0 * x0 - 1.0) + p[1]
+        for i in range(1, d):
+            g[i] = p[2] * x[i]
+    elif kind == KIND_QUADRATIC or kind == KIND_NONCONSERVATIVE:
+        off = d * d
+        for i in range(d):
+            s = 0.0
+            for j in range(d):
+                s += p[i * d + j] * (x[j] - p[off + j])
+            g[i] = s
+    elif kind == KIND_MULLER_BROWN:
+        gx = 0.0
+        gy = 0.0
+        for k in range(4):
+            dx = x[0] - MB_X[k]
+            dy = x[1] - MB_Y[k]
+            e = MB_A[k] * math.exp(MB_a[k] * dx * dx + MB_b[k] * dx * dy + MB_c[k] * dy * dy)
+            gx += e * (2.0 * MB_a[k] * dx + MB_b[k] * dy)
+            gy += e * (MB_b[k] * dx + 2.0 * MB_c[k] * dy)
+        g[0] = p[0] * gx
+        g[1] = p[0] * gy
+    elif kind == KIND_RUGGED:
+        q = 2.0 * math.pi / p[2]
+        for i in range(d):
+            g[i] = p[0] * x[i] - p[1] * q * math.sin(q * x[i])
+
+
+@njit(cache=True)
+def point_energy(kind, x, p):
+    """Potential energy at the point ``x`` (d,), float64."""
+    d = x.shape[0]
+    if kind == KIND_DOUBLE_WELL:
+        x0 = np.float64(x[0])
+        u = p[0] * (x0 * x0 - 1.0) ** 2 + p[1] * x0
+        s = 0.0
+        for i in range(1, d):
+            s += x[i] * x[i]
+        return u + 0.5 * p[2] * s
+    if kind == KIND_QUADRATIC or kind == KIND_NONCONSERVATIVE:
+        a_off = d * d + d if kind == KIND_NONCONSERVATIVE else 0
+        c_off = d * d
+        u = 0.0
+        for i in range(d):
+            s = 0.0
+            for j in range(d):
+                s += p[a_off + i * d + j] * (x[j] - p[c_off + j])
+            u += 0.5 * (x[i] - p[c_off + i]) * s
+        return u
+    if kind == KIND_MULLER_BROWN:
+        u = 0.0
+        for k in range(4):
+            dx = x[0] - MB_X[k]
+            dy = x[1] - MB_Y[k]
+            u += MB_A[k] * math.exp(MB_a[k] * dx * dx + MB_b[k] * dx * dy + MB_c[k] * dy * dy)
+        return p[0] * u
+    if kind == KIND_RUGGED:
+        q = 2.0 * math.pi / p[2]
+        u = 0.0
+        for i in range(d):
+            u += 0.5 * p[0] * x[i] * x[i] + p[1] * math.cos(q * x[i])
+        return u
+    return math.nan

@@ -1,0 +1,87 @@
+"""The interface every landscape implements, and the input checks they share.
+
+A landscape is what the particles move on.  All methods are batched over a cloud of M
+particles, ``x`` of shape (M, d):
+
+* ``energy(x) -> (M,)`` the potential U (energy units);
+* ``grad(x) -> (M, d)`` the *negative drift*: ∇U for a conservative landscape, and for a
+  non-conservative one the field ``b`` with ``dX = -b(X) dt + noise``;
+* ``hessian(x) -> (M, d, d)`` the Jacobian of ``grad`` (optional, ``has_hessian``).
+
+Cheap landscapes also carry a *fused kernel*: an integer ``fused_kind`` naming a pointwise
+gradient in :mod:`sgdsde.landscapes._toy_numba` and a float64 parameter vector
+``fused_params``, so an integrator kernel can compute the whole step of one particle in
+registers.  Heavy landscapes (p-spin, networks) leave ``fused_kind = None`` and are run
+through their batched, GEMM-shaped ``grad`` instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..manifolds import Euclidean, Manifold
+
+__all__ = ["Landscape", "check_cloud"]
+
+
+def check_cloud(x, dim: int, name: str = "x") -> np.ndarray:
+    """Return ``x`` as an (M, dim) float array, or raise a clear error.
+
+    float32 and float64 are kept as they are; integer input is converted to float64; any
+    other dtype, a wrong shape, or a NaN/inf entry is an error naming ``name``.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        x = x.astype(np.float64)
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {x.dtype}")
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(
+            f"{name} must have shape (n_particles, {dim}), got {x.shape}"
+            + (" (a single point needs shape (1, d))" if x.ndim == 1 else "")
+        )
+    return x
+
+
+class Landscape:
+    """Base class of all landscapes; see the module docstring for the contract.
+
+    Attributes
+    ----------
+    dim : int
+        Dimension d of the ambient space.
+    manifold : Manifold
+        Where the particles live (:class:`~sgdsde.manifolds.Euclidean` unless overridden).
+    is_conservative : bool
+        True if ``grad`` is the gradient of ``energy``.
+    has_hessian : bool
+        True if ``hessian`` is implemented.
+    fused_kind : int or None
+        Index of the pointwise kernel, or None if only the batched path exists.
+    """
+
+    dim: int
+    manifold: Manifold = Euclidean()
+    is_conservative: bool = True
+    has_hessian: bool = True
+    fused_kind: int | None = None
+
+    def energy(self, x: np.ndarray) -> np.ndarray:
+        """Potential energy U(x), shape (M,)."""
+        raise NotImplementedError
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """Negative drift (∇U if conservative), shape (M, d)."""
+        raise NotImplementedError
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        """Jacobian of :meth:`grad`, shape (M, d, d)."""
+        raise NotImplementedError(f"{type(self).__name__} has no Hessian")
+
+    @property
+    def fused_params(self) -> np.ndarray:
+        """float64 parameter vector of the fused kernel."""
+        raise NotImplementedError(f"{type(self).__name__} has no fused kernel")
+
+    def _check(self, x, name="x"):
+        return check_cloud(x, self.dim, name)

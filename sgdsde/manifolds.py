@@ -1,0 +1,123 @@
+"""Where particles live: flat space or a sphere of fixed radius.
+
+A manifold projects drift and noise onto its tangent space and pulls a point that has left
+it back onto it.  The integrators take a step in the ambient space with projected
+increments and then retract; on the sphere the retraction ``x -> R x / |x|`` also supplies
+the Itô drift ``-T (d - 1) x / R**2`` of Brownian motion on the sphere: with a tangent
+increment ``v`` of variance ``2 T h`` per tangent direction,
+``|x + v|**2 = R**2 + |v|**2`` and ``E|v|**2 = 2 T h (d - 1)``, so normalising shrinks the
+point by ``T h (d - 1) / R**2`` on average.  No explicit Itô term is therefore added (it
+would be counted twice).  Tests check ``E[x(t)·x(0)] = N exp(-T (N-1) t / N)`` on
+``|x|**2 = N``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .random import STREAM_USER, normals, resolve_seed
+
+__all__ = ["Manifold", "Euclidean", "Sphere"]
+
+
+class Manifold:
+    """Interface: tangent projection, retraction, random points.  Arrays are (M, d)."""
+
+    name = "manifold"
+
+    def project(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Tangent part of the vectors ``v`` (M, d) at the points ``x`` (M, d)."""
+        raise NotImplementedError
+
+    def retract(self, x: np.ndarray) -> np.ndarray:
+        """Closest points of the manifold to the ambient points ``x`` (M, d)."""
+        raise NotImplementedError
+
+    def check(self, x: np.ndarray, name: str = "x0", rtol: float = 1e-6) -> None:
+        """Raise ValueError if the points ``x`` are not on the manifold."""
+
+    def random(self, n_particles: int, dim: int, seed: int | None = None,
+               dtype=np.float64) -> np.ndarray:
+        """``n_particles`` points drawn from the manifold's reference law, shape (M, dim)."""
+        raise NotImplementedError
+
+
+class Euclidean(Manifold):
+    """Flat space R^d: projection and retraction are the identity."""
+
+    name = "euclidean"
+
+    def project(self, x, v):
+        return v
+
+    def retract(self, x):
+        return x
+
+    def random(self, n_particles, dim, seed=None, dtype=np.float64):
+        """Standard normal points (the reference law of flat space here), shape (M, dim)."""
+        return normals(resolve_seed(seed), np.arange(n_particles), 0, dim, stream=STREAM_USER,
+                       dtype=dtype)
+
+    def __repr__(self):
+        return "Euclidean()"
+
+    def __eq__(self, other):
+        return isinstance(other, Euclidean)
+
+    def __hash__(self):
+        return hash("Euclidean")
+
+
+class Sphere(Manifold):
+    """The sphere ``{x in R^d : |x| = radius}``; the p-spin model uses ``radius = sqrt(N)``.
+
+    Parameters
+    ----------
+    radius : float
+        Radius R > 0 (length units of x).
+    """
+
+    name = "sphere"
+
+    def __init__(self, radius: float):
+        radius = float(radius)
+        if not (math.isfinite(radius) and radius > 0):
+            raise ValueError(f"radius must be a finite number > 0, got {radius}")
+        self.radius = radius
+
+    def project(self, x, v):
+        """``v - (x·v / |x|**2) x``: removes the radial part."""
+        xv = np.einsum("md,md->m", x, v)
+        xx = np.einsum("md,md->m", x, x)
+        return v - (xv / xx)[:, None] * x
+
+    def retract(self, x):
+        """``R x / |x|``."""
+        norm = np.sqrt(np.einsum("md,md->m", x, x))
+        return x * (self.radius / norm)[:, None]
+
+    def check(self, x, name="x0", rtol=1e-6):
+        norm = np.sqrt(np.einsum("md,md->m", x, x))
+        bad = np.abs(norm - self.radius) > rtol * self.radius
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{name} must lie on the sphere |x| = {self.radius:g} (relative tolerance "
+                f"{rtol:g}); particle {i} has |x| = {norm[i]:g}. Use Sphere.retract to project."
+            )
+
+    def random(self, n_particles, dim, seed=None, dtype=np.float64):
+        """Points uniform on the sphere (normalised Gaussians), shape (M, dim)."""
+        g = normals(resolve_seed(seed), np.arange(n_particles), 0, dim, stream=STREAM_USER)
+        return self.retract(g).astype(dtype, copy=False)
+
+    def __repr__(self):
+        return f"Sphere(radius={self.radius!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Sphere) and other.radius == self.radius
+
+    def __hash__(self):
+        return hash(("Sphere", self.radius))
