@@ -7,7 +7,7 @@ import numpy as np
 from .. import random as rnd
 from ..integrators import _numba_fused as fused
 from ..integrators.base import NoiseSource
-from ..manifolds import Euclidean
+from ..manifolds import Euclidean, Sphere
 from ._numba_random import normals_into
 from .base import Backend
 
@@ -46,16 +46,35 @@ class NumbaBackend(Backend):
 
     @staticmethod
     def can_fuse(integrator, sde) -> bool:
-        """True when ``advance`` runs a fused kernel for this problem."""
-        return (sde.landscape.fused_kind is not None and sde.temperature is not None
-                and isinstance(sde.manifold, Euclidean)
+        """True when ``advance`` runs a fused kernel (whole steps per particle) for this problem."""
+        return (sde.landscape.fused_kind is not None and sde.landscape.pointwise_is_cheap
+                and sde.temperature is not None and isinstance(sde.manifold, Euclidean)
                 and (integrator.name in _FUSED or integrator.name in ("MALA", "BAOAB")))
+
+    @staticmethod
+    def can_fuse_update(integrator, sde) -> bool:
+        """True when Euler–Maruyama runs as batched gradient + one fused noise-and-update pass."""
+        return (integrator.name == "EulerMaruyama" and sde.temperature is not None
+                and isinstance(sde.manifold, (Euclidean, Sphere)))
 
     def advance(self, integrator, sde, state, step0, n_steps, dt, seed, particles, max_abs,
                 diverged):
         if not self.can_fuse(integrator, sde):
-            return super().advance(integrator, sde, state, step0, n_steps, dt, seed, particles,
-                                   max_abs, diverged)
+            if not self.can_fuse_update(integrator, sde):
+                return super().advance(integrator, sde, state, step0, n_steps, dt, seed,
+                                       particles, max_abs, diverged)
+            radius = sde.manifold.radius if isinstance(sde.manifold, Sphere) else 0.0
+            x = np.ascontiguousarray(state.x)
+            for n in range(step0, step0 + n_steps):
+                g = np.ascontiguousarray(sde.grad(x))
+                fused.euler_maruyama_update(x, g, np.uint64(seed), np.int64(particles[0]),
+                                            np.int64(n), float(dt), float(sde.temperature),
+                                            float(radius), float(max_abs), diverged)
+                state.n_grad_evals += 1
+                if (diverged >= 0).any():
+                    break
+            state.x = x
+            return None
         kind = np.int64(sde.landscape.fused_kind)
         p = np.ascontiguousarray(sde.landscape.fused_params, dtype=np.float64)
         offset = np.int64(particles[0])

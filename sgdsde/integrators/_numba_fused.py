@@ -222,3 +222,46 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
         v[i] = vl
         for k in range(d):
             grad[i, k] = g[k]
+
+
+@njit(cache=True, parallel=True)
+def euler_maruyama_update(x, g, seed, offset, step, dt, temp, radius, max_abs, diverged):
+    """One Euler–Maruyama step from a precomputed (batched, e.g. BLAS) gradient ``g`` (M, d).
+
+    The noise is generated and consumed in the same pass, so no (M, d) array of normals is
+    ever stored.  ``radius > 0`` keeps the particles on the sphere ``|x| = radius``: the
+    increment is projected on the tangent space and the point retracted, exactly as
+    :func:`sgdsde.integrators.base.tangent_step` does.
+    """
+    m_particles, d = x.shape
+    k0, k1 = _keys(seed)
+    sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
+    block = np.uint64(step >> 2)
+    s = step & 3
+    for i in prange(m_particles):
+        if diverged[i] >= 0:
+            continue
+        buf = np.empty((d, 4))
+        fill_noise_block(buf, k0, k1, np.uint64(offset + i), block, _NOISE)
+        inc = np.empty(d)
+        for k in range(d):
+            inc[k] = -dt * g[i, k] + sigma * buf[k, s]
+        if radius > 0.0:
+            xv = 0.0
+            xx = 0.0
+            for k in range(d):
+                xv += x[i, k] * inc[k]
+                xx += x[i, k] * x[i, k]
+            c = xv / xx
+            nrm = 0.0
+            for k in range(d):
+                inc[k] = x[i, k] + (inc[k] - c * x[i, k])
+                nrm += inc[k] * inc[k]
+            scale = radius / math.sqrt(nrm)
+            for k in range(d):
+                x[i, k] = inc[k] * scale
+        else:
+            for k in range(d):
+                x[i, k] = x[i, k] + inc[k]
+        if not _finite(x[i], max_abs):
+            diverged[i] = step

@@ -66,6 +66,11 @@ class Landscape:
     has_hessian: bool = True
     fused_kind: int | None = None
 
+    @property
+    def pointwise_is_cheap(self) -> bool:
+        """True if the pointwise kernel beats the batched gradient (default: it does)."""
+        return True
+
     def energy(self, x: np.ndarray) -> np.ndarray:
         """Potential energy U(x), shape (M,)."""
         raise NotImplementedError

@@ -51,6 +51,11 @@ def _positive(value, name: str) -> float:
     return value
 
 
+# A dense matrix-vector product per particle is scalar code in the fused kernels; above this
+# dimension one BLAS call for the whole cloud is faster (measured in benchmarks/langevin_toy.py).
+POINTWISE_MAX_DIM = 16
+
+
 class Quadratic(Landscape):
     """Anisotropic quadratic ``U(x) = ½ (x - c)ᵀ A (x - c)``.
 
@@ -78,6 +83,10 @@ class Quadratic(Landscape):
     def isotropic(cls, dim: int, stiffness: float = 1.0) -> Quadratic:
         """``U = stiffness |x|² / 2`` in ``dim`` dimensions."""
         return cls(_positive(stiffness, "stiffness") * np.eye(int(dim)))
+
+    @property
+    def pointwise_is_cheap(self):
+        return self.dim <= POINTWISE_MAX_DIM
 
     @property
     def fused_params(self):
@@ -315,6 +324,10 @@ class NonConservative(Landscape):
         if self.rotation.shape != (self.dim, self.dim) or not np.allclose(self.rotation, -self.rotation.T):
             raise ValueError(f"rotation must be an antisymmetric ({self.dim}, {self.dim}) matrix")
         self.center = _center(center, self.dim)
+
+    @property
+    def pointwise_is_cheap(self):
+        return self.dim <= POINTWISE_MAX_DIM
 
     @property
     def fused_params(self):
