@@ -34,10 +34,13 @@ class NumbaBackend(Backend):
 
     def noise_source(self, seed, particles, dtype):
         particles = np.ascontiguousarray(particles, dtype=np.int64)
+        # Always uint64: a Python int seed is typed int64 when it fits, and a later seed
+        # >= 2**63 would then overflow converting to the already-compiled int64 signature.
+        key = np.uint64(seed)
 
         def normals(step, dim, stream):
             out = np.empty((particles.size, dim))
-            normals_into(out, seed, particles, step, stream)
+            normals_into(out, key, particles, np.int64(step), np.int64(stream))
             return out
 
         return NoiseSource(
