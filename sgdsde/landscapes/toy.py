@@ -93,11 +93,13 @@ class Quadratic(Landscape):
         return np.concatenate([self.matrix.ravel(), self.center])
 
     def energy(self, x):
-        y = self._check(x) - self.center.astype(np.asarray(x).dtype)
+        x = self._check(x)
+        y = x - self.center.astype(x.dtype)
         return 0.5 * np.einsum("mi,ij,mj->m", y, self.matrix.astype(y.dtype), y)
 
     def grad(self, x):
-        y = self._check(x) - self.center.astype(np.asarray(x).dtype)
+        x = self._check(x)
+        y = x - self.center.astype(x.dtype)
         return y @ self.matrix.astype(y.dtype)  # A symmetric
 
     def hessian(self, x):
@@ -335,11 +337,13 @@ class NonConservative(Landscape):
         return np.concatenate([g.ravel(), self.center, self.matrix.ravel()])
 
     def energy(self, x):
-        y = self._check(x) - self.center.astype(np.asarray(x).dtype)
+        x = self._check(x)
+        y = x - self.center.astype(x.dtype)
         return 0.5 * np.einsum("mi,ij,mj->m", y, self.matrix.astype(y.dtype), y)
 
     def grad(self, x):
-        y = self._check(x) - self.center.astype(np.asarray(x).dtype)
+        x = self._check(x)
+        y = x - self.center.astype(x.dtype)
         return y @ (self.matrix - self.rotation).T.astype(y.dtype)
 
     def hessian(self, x):
