@@ -1,0 +1,20 @@
+"""Measurements on clouds and traces: plain functions of arrays.
+
+Distances between distributions (:mod:`.distances`), entropy and free energy
+(:mod:`.entropy`), autocorrelation times (:mod:`.autocorrelation`) and first-passage /
+escape statistics (:mod:`.escape`).
+"""
+
+from .distances import histogram_density as histogram_density
+from .distances import kl_divergence_grid as kl_divergence_grid
+from .distances import kl_divergence_knn as kl_divergence_knn
+from .distances import sampling_noise_floor as sampling_noise_floor
+from .distances import total_variation_grid as total_variation_grid
+from .distances import wasserstein1 as wasserstein1
+from .distances import wasserstein1_grid as wasserstein1_grid
+from .entropy import free_energy as free_energy
+from .entropy import gaussian_entropy as gaussian_entropy
+from .entropy import histogram_entropy as histogram_entropy
+from .entropy import knn_entropy as knn_entropy
+from .entropy import knn_entropy_gaussian_bias as knn_entropy_gaussian_bias
+from .entropy import relative_entropy_to_uniform_sphere as relative_entropy_to_uniform_sphere
