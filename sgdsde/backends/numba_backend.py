@@ -68,11 +68,14 @@ class NumbaBackend(Backend):
                                        particles, max_abs, diverged)
             radius = sde.manifold.radius if isinstance(sde.manifold, Sphere) else 0.0
             x = np.ascontiguousarray(state.x)
+            noise = np.empty(x.shape + (4,))  # one Philox block: four steps of normals
             for n in range(step0, step0 + n_steps):
                 g = np.ascontiguousarray(sde.grad(x))
-                fused.euler_maruyama_update(x, g, np.uint64(seed), np.int64(particles[0]),
-                                            np.int64(n), float(dt), float(sde.temperature),
-                                            float(radius), float(max_abs), diverged)
+                refill = n == step0 or n % 4 == 0
+                fused.euler_maruyama_update(x, g, noise, refill, np.uint64(seed),
+                                            np.int64(particles[0]), np.int64(n), float(dt),
+                                            float(sde.temperature), float(radius), float(max_abs),
+                                            diverged)
                 state.n_grad_evals += 1
                 if (diverged >= 0).any():
                     break

@@ -225,12 +225,14 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
 
 
 @njit(cache=True, parallel=True)
-def euler_maruyama_update(x, g, seed, offset, step, dt, temp, radius, max_abs, diverged):
+def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, radius, max_abs, diverged):
     """One Euler–Maruyama step from a precomputed (batched, e.g. BLAS) gradient ``g`` (M, d).
 
-    The noise is generated and consumed in the same pass, so no (M, d) array of normals is
-    ever stored.  ``radius > 0`` keeps the particles on the sphere ``|x| = radius``: the
-    increment is projected on the tangent space and the point retracted, exactly as
+    ``noise`` (M, d, 4) holds each particle's normals of the four steps of one Philox block
+    between calls; ``refill`` says it must be refilled for the block of ``step`` (the caller
+    tracks which block it holds).  No other array of normals is stored.  ``radius > 0``
+    keeps the particles on the sphere ``|x| = radius``: the increment is projected on the
+    tangent space and the point retracted, exactly as
     :func:`sgdsde.integrators.base.tangent_step` does.
     """
     m_particles, d = x.shape
@@ -241,27 +243,25 @@ def euler_maruyama_update(x, g, seed, offset, step, dt, temp, radius, max_abs, d
     for i in prange(m_particles):
         if diverged[i] >= 0:
             continue
-        buf = np.empty((d, 4))
-        fill_noise_block(buf, k0, k1, np.uint64(offset + i), block, _NOISE)
-        inc = np.empty(d)
-        for k in range(d):
-            inc[k] = -dt * g[i, k] + sigma * buf[k, s]
+        if refill:
+            fill_noise_block(noise[i], k0, k1, np.uint64(offset + i), block, _NOISE)
         if radius > 0.0:
             xv = 0.0
             xx = 0.0
             for k in range(d):
-                xv += x[i, k] * inc[k]
+                xv += x[i, k] * (-dt * g[i, k] + sigma * noise[i, k, s])
                 xx += x[i, k] * x[i, k]
             c = xv / xx
             nrm = 0.0
             for k in range(d):
-                inc[k] = x[i, k] + (inc[k] - c * x[i, k])
-                nrm += inc[k] * inc[k]
+                inc = -dt * g[i, k] + sigma * noise[i, k, s]
+                x[i, k] = x[i, k] + (inc - c * x[i, k])
+                nrm += x[i, k] * x[i, k]
             scale = radius / math.sqrt(nrm)
             for k in range(d):
-                x[i, k] = inc[k] * scale
+                x[i, k] = x[i, k] * scale
         else:
             for k in range(d):
-                x[i, k] = x[i, k] + inc[k]
+                x[i, k] = x[i, k] + (-dt * g[i, k] + sigma * noise[i, k, s])
         if not _finite(x[i], max_abs):
             diverged[i] = step
