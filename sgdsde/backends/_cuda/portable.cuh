@@ -1,0 +1,34 @@
+// One source for the GPU and the host: compiled by NVRTC/nvcc as CUDA C++ and by a host
+// C++ compiler (the CPU tests), so the kernels' arithmetic can be checked without a GPU.
+// Only builtin types and the math functions every CUDA compiler provides are used on the
+// device side (NVRTC has no system headers).
+#ifndef SGDSDE_PORTABLE_CUH
+#define SGDSDE_PORTABLE_CUH
+
+#ifdef __CUDACC__
+#define SGD_FN __device__ __forceinline__
+#define SGD_UNROLL _Pragma("unroll")
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef long long i64;
+SGD_FN u32 mulhi32(u32 a, u32 b) { return __umulhi(a, b); }
+#else
+#include <cmath>
+#include <cstdint>
+#define SGD_FN static inline
+#define SGD_UNROLL
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int64_t i64;
+using std::exp;
+using std::expm1;
+using std::nan;
+using std::fabs;
+using std::log;
+using std::sin;
+using std::cos;
+using std::sqrt;
+SGD_FN u32 mulhi32(u32 a, u32 b) { return (u32)(((u64)a * (u64)b) >> 32); }
+#endif
+
+#endif  // SGDSDE_PORTABLE_CUH
