@@ -7,6 +7,9 @@ stationary state, spectrum and probability current), :func:`evolve` (implicit Eu
 with a cloud from :func:`~sgdsde.simulate.simulate` in :mod:`.compare`.
 """
 
+from .compare import CloudComparison as CloudComparison
+from .compare import compare_with_cloud as compare_with_cloud
+from .compare import plot_density_vs_cloud as plot_density_vs_cloud
 from .evolve import DensityEvolution as DensityEvolution
 from .evolve import check_density as check_density
 from .evolve import density_observables as density_observables
