@@ -1,0 +1,306 @@
+"""Real minibatch SGD on an empirical-risk landscape, for a whole ensemble at once.
+
+An ensemble of M independent SGD runs is a cloud θ of shape (M, d); every step computes the
+M minibatch gradients in one vectorised call (each run with its own batch).  The batches
+come from the counter-based generator :mod:`sgdsde.random`: the batch of run m at step k
+is a pure function of ``(seed, particle_offset + m, k, stream)``, so a run is reproducible
+whatever the ensemble size, the thread count or the order of evaluation, and run m of a
+large ensemble equals run m of a small one.
+
+Updates (learning rate η_k = lr · schedule(k), momentum μ̂, SVAG factor l)::
+
+    g_k = ∇f_{γ_k}(θ_k)                                  (minibatch gradient)
+    plain:     θ_{k+1} = θ_k − (η_k/l) g_k
+    momentum:  v_{k+1} = μ̂ v_k − (η_k/l) g_k,  θ_{k+1} = θ_k + v_{k+1}   (Li, Tai & E 2019, §4.2)
+
+SVAG (Li, Malladi & Arora, NeurIPS 2021) replaces g_k by
+``((1 + sqrt(2l−1))/2) ∇f_{γ_k} + ((1 − sqrt(2l−1))/2) ∇f_{γ'_k}`` with two independent
+batches: mean ∇f, covariance l·Σ, step η/l; as l → ∞ it converges weakly to the SME with
+error O(1/l), and l = 1 is plain SGD path by path.
+
+Sampling of the batch indices γ_k (B of the n examples):
+
+* ``"with_replacement"``: B independent uniform indices (batch covariance Σ = D/B);
+* ``"without_replacement"``: a uniform B-subset, fresh every step (partial Fisher–Yates;
+  Σ = (1 − B/n) D'/B, see :mod:`sgdsde.sgd.noise`);
+* ``"epoch"``: random reshuffling, a fresh permutation each epoch cut into ⌊n/B⌋ batches
+  (the last ``n mod B`` examples of each permutation are skipped).
+
+Streams: batches use ``stream`` (default :data:`STREAM_MINIBATCH`), SVAG's second batch
+``stream + 1``; both must be >= :data:`sgdsde.random.STREAM_USER`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..landscapes.base import check_cloud
+from ..landscapes.networks import EmpiricalRisk
+from ..random import STREAM_USER, resolve_seed, uniforms
+from ..results import DivergenceError, Trajectory
+
+__all__ = ["run_sgd", "BatchSampler", "StepDecay", "InverseTimeDecay", "STREAM_MINIBATCH", "SAMPLINGS"]
+
+STREAM_MINIBATCH = STREAM_USER + 8
+SAMPLINGS = ("with_replacement", "without_replacement", "epoch")
+
+
+class BatchSampler:
+    """Minibatch indices of an ensemble, step by step, from the counter-based generator.
+
+    Parameters
+    ----------
+    n_examples : int
+        n, the size of the data set.
+    batch_size : int
+        B, with ``1 <= B <= n``.
+    sampling : {"with_replacement", "without_replacement", "epoch"}
+        See the module docstring.
+    seed : int
+        Generator key.
+    particles : array_like of int, shape (M,)
+        Global indices of the runs.
+    stream : int
+        Generator stream, >= ``STREAM_USER``.
+    """
+
+    def __init__(self, n_examples: int, batch_size: int, sampling: str, seed: int, particles,
+                 stream: int = STREAM_MINIBATCH):
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if batch_size > n_examples:
+            raise ValueError(f"batch_size = {batch_size} is larger than the data set "
+                             f"(n = {n_examples} examples); choose 1 <= batch_size <= {n_examples}")
+        if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)) or stream < STREAM_USER:
+            raise ValueError(f"stream must be an integer >= STREAM_USER = {STREAM_USER}, got {stream!r}")
+        self.n, self.batch_size, self.sampling = int(n_examples), int(batch_size), sampling
+        self.seed, self.stream = resolve_seed(seed), int(stream)
+        self.particles = np.asarray(particles, dtype=np.int64)
+        self.batches_per_epoch = self.n // self.batch_size
+        self._epoch, self._perm = -1, None
+
+    def indices(self, step: int) -> np.ndarray:
+        """The batches of step ``step``: int64 array of shape (M, B)."""
+        n, b = self.n, self.batch_size
+        if self.sampling == "with_replacement":
+            u = uniforms(self.seed, self.particles, step, b, self.stream)
+            return np.minimum((u * n).astype(np.int64), n - 1)
+        if self.sampling == "without_replacement":
+            u = uniforms(self.seed, self.particles, step, b, self.stream)
+            return _partial_shuffle(u, n)
+        epoch, slot = divmod(int(step), self.batches_per_epoch)
+        if epoch != self._epoch:
+            # A uniform permutation: the ranks of n i.i.d. uniforms (ties have probability
+            # ~ n²/2**33 and are broken by position, a negligible bias).
+            u = uniforms(self.seed, self.particles, epoch, n, self.stream)
+            self._perm, self._epoch = np.argsort(u, axis=1, kind="stable"), epoch
+        return self._perm[:, slot * b:(slot + 1) * b]
+
+
+def _partial_shuffle(u: np.ndarray, n: int) -> np.ndarray:
+    """First B entries of a Fisher–Yates shuffle of range(n) per row, driven by u (M, B)."""
+    m, b = u.shape
+    perm = np.tile(np.arange(n, dtype=np.int64), (m, 1))
+    rows = np.arange(m)
+    for j in range(b):
+        r = j + np.minimum((u[:, j] * (n - j)).astype(np.int64), n - j - 1)
+        perm[rows, j], perm[rows, r] = perm[rows, r], perm[rows, j]  # fancy indexing copies
+    return perm[:, :b]
+
+
+@dataclass(frozen=True)
+class StepDecay:
+    """Learning-rate multiplier ``factor ** (k // every)``."""
+
+    factor: float
+    every: int
+
+    def __post_init__(self):
+        if not 0 < self.factor <= 1:
+            raise ValueError(f"factor must lie in (0, 1], got {self.factor}")
+        if self.every < 1:
+            raise ValueError(f"every must be >= 1 step, got {self.every}")
+
+    def __call__(self, k: int) -> float:
+        return self.factor ** (k // self.every)
+
+
+@dataclass(frozen=True)
+class InverseTimeDecay:
+    """Learning-rate multiplier ``1 / (1 + k / k0)`` (the Robbins–Monro rate for k ≫ k0)."""
+
+    k0: float
+
+    def __post_init__(self):
+        if not self.k0 > 0:
+            raise ValueError(f"k0 must be > 0, got {self.k0}")
+
+    def __call__(self, k: int) -> float:
+        return 1.0 / (1.0 + k / self.k0)
+
+
+def _positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps: int,
+            sampling: str = "with_replacement", momentum: float = 0.0,
+            schedule: Callable[[int], float] | None = None, svag: int = 1,
+            seed: int | None = None, record_every: int = 100,
+            observables: Mapping[str, Callable] | None = None, record_params: bool = False,
+            particle_offset: int = 0, stream: int = STREAM_MINIBATCH,
+            max_abs: float | None = None) -> Trajectory:
+    """Run an ensemble of independent minibatch SGD runs (update rules: module docstring).
+
+    Parameters
+    ----------
+    loss : EmpiricalRisk
+        The landscape (a network and its data set).
+    theta0 : array_like, shape (M, d)
+        Initial parameters of the M runs (repeat one row for a common start).
+    lr : float
+        Learning rate η > 0 (η̂ for momentum SGD).
+    batch_size : int
+        B, ``1 <= B <= n``.
+    n_steps : int
+        Number of SGD steps k.
+    sampling : {"with_replacement", "without_replacement", "epoch"}
+    momentum : float
+        μ̂ in [0, 1) (heavy-ball; 0 is plain SGD).
+    schedule : callable, optional
+        ``k -> multiplier`` of the learning rate (e.g. :class:`StepDecay`).
+    svag : int
+        SVAG factor l >= 1 (1 is plain SGD).
+    seed : int, optional
+        Key of the batch draws (None: fresh, recorded in ``settings``).
+    record_every : int
+        Record every this many steps (and at the start and the end).
+    observables : mapping of str to callable, optional
+        Extra ``name -> fn(theta (M, d))`` recorded alongside the built-ins ``"loss"``
+        (full-batch f, (M,)) and ``"grad_norm"`` (full-batch |∇f|, (M,)).
+    record_params : bool
+        Also record the parameters as ``"position"`` (M, d) at each record.
+    particle_offset : int
+        Global index of the first run (shards of one ensemble use disjoint ranges).
+    stream : int
+        Generator stream of the batches, >= ``STREAM_USER``.
+    max_abs : float, optional
+        Blow-up threshold on |θ| (default sqrt of the dtype's largest value).
+
+    Returns
+    -------
+    Trajectory
+        ``ts`` is the SDE time ``t_k = Σ_{j<k} η_j / l`` of the records (``k·η`` for a
+        constant rate), ``steps`` the step numbers, ``final`` the parameters after the last
+        step (``final_velocity``: the momentum buffers v, or None).
+
+    Raises
+    ------
+    DivergenceError
+        If a run blows up (NaN or |θ| > max_abs); the partial trace is attached.
+    """
+    if not isinstance(loss, EmpiricalRisk):
+        raise TypeError(f"loss must be an EmpiricalRisk landscape (a network), got {type(loss).__name__}")
+    theta = check_cloud(theta0, loss.dim, "theta0").copy()
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta0 contains NaN or inf")
+    lr = _positive(lr, "lr")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    momentum = float(momentum)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    if isinstance(svag, bool) or not isinstance(svag, (int, np.integer)) or svag < 1:
+        raise ValueError(f"svag must be an integer >= 1, got {svag!r}")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
+    if schedule is not None and not callable(schedule):
+        raise TypeError("schedule must be callable as schedule(k) -> learning-rate multiplier")
+    observables = dict(observables or {})
+    for name, fn in observables.items():
+        if not callable(fn):
+            raise TypeError(f"observable {name!r} must be callable as fn(theta)")
+    if int(particle_offset) < 0:
+        raise ValueError(f"particle_offset must be >= 0, got {particle_offset}")
+    seed = resolve_seed(seed)
+    m = theta.shape[0]
+    particles = np.arange(int(particle_offset), int(particle_offset) + m, dtype=np.int64)
+    sampler = BatchSampler(loss.n_examples, batch_size, sampling, seed, particles, stream)
+    second = (BatchSampler(loss.n_examples, batch_size, sampling, seed, particles, stream + 1)
+              if svag > 1 else None)
+    root = math.sqrt(2 * svag - 1)
+    w_plus, w_minus = (1 + root) / 2 / batch_size, (1 - root) / 2 / batch_size
+    max_abs = math.sqrt(np.finfo(theta.dtype).max) if max_abs is None else float(max_abs)
+    velocity = np.zeros_like(theta) if momentum > 0 else None
+
+    steps, times, history = [], [], {}
+    sde_time = 0.0
+
+    def record(k):
+        steps.append(k)
+        times.append(sde_time)
+        values = {"loss": loss.energy(theta), "grad_norm": np.linalg.norm(loss.grad(theta), axis=1)}
+        if record_params:
+            values["position"] = theta.copy()
+        for name, fn in observables.items():
+            values[name] = np.asarray(fn(theta))
+        for name, value in values.items():
+            history.setdefault(name, []).append(value)
+
+    settings = {
+        "algorithm": "sgd", "landscape": repr(loss), "lr": lr, "batch_size": int(batch_size),
+        "sampling": sampling, "momentum": momentum, "svag": int(svag), "seed": int(seed),
+        "stream": int(stream), "schedule": repr(schedule), "particle_offset": int(particle_offset),
+        "n_particles": m, "dim": loss.dim, "dtype": str(theta.dtype), "target_step": int(n_steps),
+        "save_every": int(record_every),
+    }
+
+    def trajectory(k, wall):
+        obs = {name: np.stack(v) for name, v in history.items()}
+        stats = {"n_steps": k, "n_grad_evals": k * (2 if svag > 1 else 1),
+                 "n_examples_seen": k * batch_size * (2 if svag > 1 else 1), "wall_time": wall,
+                 "particle_steps_per_s": k * m / wall if wall > 0 else float("nan"),
+                 "interrupted": False}
+        return Trajectory(ts=np.asarray(times), steps=np.asarray(steps), observables=obs, final=theta,
+                          final_velocity=velocity, step=k, stats=stats, settings=settings)
+
+    record(0)
+    start = time.perf_counter()
+    for k in range(int(n_steps)):
+        rate = lr if schedule is None else lr * float(schedule(k))
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"the schedule gave a learning rate {rate} at step {k}; it must stay > 0")
+        idx = sampler.indices(k)
+        if second is None:
+            g = loss.batch_grad(theta, idx)
+        else:
+            both = np.concatenate([idx, second.indices(k)], axis=1)
+            weights = np.concatenate([np.full(idx.shape, w_plus), np.full(idx.shape, w_minus)], axis=1)
+            g = loss.weighted_grad(theta, weights, both) + loss.weight_decay * theta
+        step = rate / svag
+        if velocity is None:
+            theta -= step * g
+        else:
+            velocity *= momentum
+            velocity -= step * g
+            theta += velocity
+        sde_time += step
+        bad = ~np.all(np.abs(theta) <= max_abs, axis=1)
+        if bad.any():
+            record(k + 1)
+            raise DivergenceError(k, particles[bad], trajectory(k + 1, time.perf_counter() - start), step)
+        if (k + 1) % record_every == 0 or k + 1 == n_steps:
+            record(k + 1)
+    return trajectory(int(n_steps), time.perf_counter() - start)
