@@ -115,8 +115,8 @@ class CriticalPoints:
         return discovery_curve(self.start_label, self.mirror_label)
 
     def count_by_index(self, n_indices: int | None = None) -> np.ndarray:
-        """Number of points of each index 0, 1, …, shape (n_indices,) (default d_t)."""
-        n = self.eigenvalues.shape[1] if n_indices is None else n_indices
+        """Number of points of each index 0 … d_t, shape (n_indices,) (default d_t + 1)."""
+        n = self.eigenvalues.shape[1] + 1 if n_indices is None else n_indices
         return count_by_index(self.index, n_indices=n)
 
     def __repr__(self):
@@ -286,7 +286,7 @@ def find_critical_points(landscape: Landscape, starts: np.ndarray, *, tol: float
     >>> x0 = random_starts(mb, 400, low=[-1.7, -0.6], high=[1.3, 2.2], seed=0)
     >>> cp = find_critical_points(mb, x0)
     >>> cp.count_by_index().tolist()
-    [3, 2]
+    [3, 2, 0]
     """
     _require_hessian(landscape)
     _check_manifold(landscape.manifold)
@@ -467,7 +467,10 @@ def count_by_index(index, energy=None, energy_edges=None, n_indices: int | None 
     index = np.asarray(index, dtype=np.int64)
     if index.ndim != 1 or np.any(index < 0):
         raise ValueError("index must be a 1-D array of integers >= 0")
-    n = (int(index.max()) + 1 if index.size else 0) if n_indices is None else _count(n_indices, "n_indices", 1)
+    if n_indices is None:
+        n = int(index.max()) + 1 if index.size else 0
+    else:
+        n = _count(n_indices, "n_indices", 1)
     if index.size and index.max() >= n:
         raise ValueError(f"n_indices = {n} is too small for index {int(index.max())}")
     if energy_edges is None:
