@@ -31,6 +31,10 @@ from ..random import STREAM_ACCEPT, STREAM_NOISE
 _NOISE = np.uint64(STREAM_NOISE)
 _ACCEPT = np.uint64(STREAM_ACCEPT)
 _MASK = np.uint64(0xFFFFFFFF)
+# Particles advanced together by one thread: their update chains are independent, so the
+# processor overlaps them; one particle at a time leaves the step bound by the latency of
+# its own chain of dependent floating-point operations.
+GROUP = 8
 
 
 @njit(cache=True, inline="always")
@@ -49,6 +53,13 @@ def _slot(buf, blk, k0, k1, part, n):
 
 
 @njit(cache=True, inline="always")
+def _fill_group(buf, k0, k1, first_particle, n):
+    """Fill ``buf[j]`` with the noise block of step n for particles ``first_particle + j``."""
+    for j in range(buf.shape[0]):
+        fill_noise_block(buf[j], k0, k1, np.uint64(first_particle + j), np.uint64(n >> 2), _NOISE)
+
+
+@njit(cache=True, inline="always")
 def _finite(xl, max_abs):
     for k in range(xl.shape[0]):
         if not abs(xl[k]) <= max_abs:
@@ -61,23 +72,26 @@ def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_a
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for i in prange(m_particles):
-        if diverged[i] >= 0:
-            continue
-        part = np.uint64(offset + i)
-        xl = x[i].copy()
-        g = np.empty(d)
-        buf = np.empty((d, 4))
-        blk = -1
+    for gi in prange((m_particles + GROUP - 1) // GROUP):
+        lo = gi * GROUP
+        ng = min(GROUP, m_particles - lo)
+        xl = x[lo:lo + ng].copy()
+        g = np.empty((ng, d))
+        buf = np.empty((ng, d, 4))
+        alive = diverged[lo:lo + ng] < 0
         for n in range(step0, step0 + n_steps):
-            s, blk = _slot(buf, blk, k0, k1, part, n)
-            point_grad(kind, xl, p, g)
-            for k in range(d):
-                xl[k] = xl[k] + (-dt * g[k] + sigma * buf[k, s])
-            if not _finite(xl, max_abs):
-                diverged[i] = n
-                break
-        x[i] = xl
+            s = n & 3
+            if s == 0 or n == step0:
+                _fill_group(buf, k0, k1, offset + lo, n)
+            for j in range(ng):
+                if alive[j]:
+                    point_grad(kind, xl[j], p, g[j])
+                    for k in range(d):
+                        xl[j, k] = xl[j, k] + (-dt * g[j, k] + sigma * buf[j, k, s])
+                    if not _finite(xl[j], max_abs):
+                        alive[j] = False
+                        diverged[lo + j] = n
+        x[lo:lo + ng] = xl
 
 
 @njit(cache=True, parallel=True)
@@ -116,28 +130,33 @@ def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, 
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for i in prange(m_particles):
-        if diverged[i] >= 0:
-            continue
-        part = np.uint64(offset + i)
-        xl = x[i].copy()
-        g = np.empty(d)
-        xi_now = np.empty(d)
-        buf = np.empty((d, 4))
-        s, blk = _slot(buf, -1, k0, k1, part, step0)
-        for k in range(d):
-            xi_now[k] = buf[k, s]
-        for n in range(step0, step0 + n_steps):
-            s, blk = _slot(buf, blk, k0, k1, part, n + 1)
-            point_grad(kind, xl, p, g)
+    for gi in prange((m_particles + GROUP - 1) // GROUP):
+        lo = gi * GROUP
+        ng = min(GROUP, m_particles - lo)
+        xl = x[lo:lo + ng].copy()
+        g = np.empty((ng, d))
+        xi_now = np.empty((ng, d))
+        buf = np.empty((ng, d, 4))
+        alive = diverged[lo:lo + ng] < 0
+        _fill_group(buf, k0, k1, offset + lo, step0)
+        for j in range(ng):
             for k in range(d):
-                xi_next = buf[k, s]
-                xl[k] = xl[k] + (-dt * g[k] + sigma * (0.5 * (xi_now[k] + xi_next)))
-                xi_now[k] = xi_next
-            if not _finite(xl, max_abs):
-                diverged[i] = n
-                break
-        x[i] = xl
+                xi_now[j, k] = buf[j, k, step0 & 3]
+        for n in range(step0, step0 + n_steps):
+            s = (n + 1) & 3
+            if s == 0:
+                _fill_group(buf, k0, k1, offset + lo, n + 1)
+            for j in range(ng):
+                if alive[j]:
+                    point_grad(kind, xl[j], p, g[j])
+                    for k in range(d):
+                        xi_next = buf[j, k, s]
+                        xl[j, k] = xl[j, k] + (-dt * g[j, k] + sigma * (0.5 * (xi_now[j, k] + xi_next)))
+                        xi_now[j, k] = xi_next
+                    if not _finite(xl[j], max_abs):
+                        alive[j] = False
+                        diverged[lo + j] = n
+        x[lo:lo + ng] = xl
 
 
 @njit(cache=True, parallel=True)

@@ -30,7 +30,7 @@ MB_X = np.array([1.0, 0.0, -0.5, -1.0])
 MB_Y = np.array([0.0, 0.5, 1.5, 1.0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def point_grad(kind, x, p, g):
     """Write the negative drift at the point ``x`` (d,) into ``g`` (d,), float64."""
     d = x.shape[0]
