@@ -9,8 +9,9 @@ All entropies are differential entropies in nats, ``H = −∫ p ln p``, of samp
 * :func:`histogram_entropy` — plug-in entropy of a histogram with the Miller–Madow
   correction (d = 1, 2 in practice);
 * :func:`knn_entropy` — Kozachenko–Leonenko k-nearest-neighbour estimator, any law, any d,
-  biased upward in high d; :func:`knn_entropy_gaussian_bias` measures that bias for the
-  sample size and dimension at hand.
+  biased in high d (upward by about a nat at d = 20, n = 1000);
+  :func:`knn_entropy_gaussian_bias` measures that bias for the sample size and dimension
+  at hand.
 
 :func:`relative_entropy_to_uniform_sphere` measures how far a cloud on the sphere
 ``|x| = R`` (the p-spin configuration space) is from the uniform law, and
@@ -180,8 +181,19 @@ def knn_entropy(samples, k: int = 3, prewhiten: bool = False) -> float:
     Returns
     -------
     float
-        Entropy in nats.  Consistent as n → ∞ at fixed k; at fixed n the bias grows with d
-        (upward for Gaussians, since the density varies across a neighbour ball).
+        Entropy in nats.  Consistent as n → ∞ at fixed k, but at fixed n the bias depends
+        on d and on the law (the density varies across a neighbour ball).  On standard
+        Gaussians with k = 3 (:func:`knn_entropy_gaussian_bias`, 10 repeats, ± SE):
+
+        ======  ================  ================
+        d       n = 1000          n = 10000
+        ======  ================  ================
+        1       −0.007 ± 0.012    −0.005 ± 0.003
+        2       −0.024 ± 0.010    −0.008 ± 0.005
+        5       −0.10 ± 0.02      −0.058 ± 0.006
+        10      +0.05 ± 0.02      −0.035 ± 0.007
+        20      +1.13 ± 0.03      +0.69 ± 0.02
+        ======  ================  ================
     """
     x = check_samples(samples, "samples")
     n, d = x.shape
