@@ -5,6 +5,9 @@ Distances between distributions (:mod:`.distances`), entropy and free energy
 escape statistics (:mod:`.escape`).
 """
 
+from .autocorrelation import autocorrelation_function as autocorrelation_function
+from .autocorrelation import effective_sample_size as effective_sample_size
+from .autocorrelation import integrated_autocorrelation_time as integrated_autocorrelation_time
 from .distances import histogram_density as histogram_density
 from .distances import kl_divergence_grid as kl_divergence_grid
 from .distances import kl_divergence_knn as kl_divergence_knn
