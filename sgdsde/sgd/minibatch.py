@@ -299,7 +299,8 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         sde_time += step
         bad = ~np.all(np.abs(theta) <= max_abs, axis=1)
         if bad.any():
-            record(k + 1)
+            with np.errstate(over="ignore", invalid="ignore"):  # the record holds the blown-up runs
+                record(k + 1)
             raise DivergenceError(k, particles[bad], trajectory(k + 1, time.perf_counter() - start), step)
         if (k + 1) % record_every == 0 or k + 1 == n_steps:
             record(k + 1)
