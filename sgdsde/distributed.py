@@ -1,0 +1,391 @@
+"""Beyond one machine: parameter sweeps and sharded clouds on Dask's distributed scheduler.
+
+Needs the optional extra ``sgdsde[distributed]`` (dask and distributed).  Without a client a
+:class:`distributed.LocalCluster` with one single-threaded worker process per core is
+started and closed again; any :class:`distributed.Client` works too, e.g. one connected to
+a SLURM cluster by dask-jobqueue.
+
+Two uses:
+
+* :func:`sweep` runs a study over a grid of parameters, one task per point, with per-point
+  seeds derived from one root seed.  Failures are recorded with their error instead of
+  sinking the sweep.  With ``store=`` (a folder every worker can reach) the worker writes each
+  finished point to disk before returning it: a worker that dies loses no finished point,
+  and an interrupted sweep resumes without recomputing any.  Without a store, results are
+  fetched as each task finishes; a point whose worker dies in the short window between
+  finishing and the fetch is recomputed by Dask.
+* :func:`simulate_sharded` (also reached as ``simulate(..., client=...)``) splits a cloud into
+  shards of consecutive particles simulated on different workers.  The noise of a particle
+  is a function of its global index, so the sharded result equals the single-process one
+  (bit for bit with the fused kernels; to rounding where BLAS blocks differently).
+
+Results come back as a :class:`SweepResult`: NumPy columns and a list of parameter dicts,
+no pandas or xarray, so the core stays free of heavy dependencies; ``to_records()`` gives
+rows for ``pandas.DataFrame`` if the user wants one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["sweep", "SweepResult", "simulate_sharded", "point_seed", "grid_points"]
+
+_EXTRA = "pip install 'sgdsde[distributed]'"
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError as err:
+        raise ImportError(f"sgdsde.distributed needs dask and distributed: {_EXTRA}") from err
+    return distributed
+
+
+def point_seed(root_seed: int, index: int) -> int:
+    """The seed of grid point ``index``: a 64-bit integer from ``SeedSequence(root, (index,))``.
+
+    Independent of the order in which points run and of which worker runs them.
+    """
+    ss = np.random.SeedSequence(int(root_seed), spawn_key=(int(index),))
+    return int(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+def grid_points(grid: Mapping[str, Sequence] | Sequence[Mapping]) -> list[dict]:
+    """The points of a grid: the Cartesian product of a mapping of value lists, or a list of dicts."""
+    if isinstance(grid, Mapping):
+        names = list(grid)
+        for name in names:
+            if isinstance(grid[name], (str, bytes)) or not hasattr(grid[name], "__iter__"):
+                raise TypeError(f"grid[{name!r}] must be a sequence of values")
+        return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+    points = [dict(p) for p in grid]
+    if not all(isinstance(p, dict) for p in points):
+        raise TypeError("grid must be a mapping of name -> values or a sequence of dicts")
+    return points
+
+
+def _point_key(params: dict, seed: int) -> str:
+    text = json.dumps({"params": params, "seed": seed}, sort_keys=True, default=repr)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _run_point(study, params, seed, store_path, key):
+    """Run one point on a worker; never raises, so a failure travels back as data.
+
+    With a store the worker writes the finished point itself, before returning: a worker
+    that dies after finishing but before the result is fetched loses nothing, and the
+    resubmitted task reads the point back instead of recomputing it.
+    """
+    store = _Store(store_path)
+    done = store.load(key)
+    if done is not None:
+        return done
+    start = time.perf_counter()
+    try:
+        value = study(seed=seed, **params)
+        if not isinstance(value, Mapping):
+            value = {"value": value}
+        outcome = {"status": "ok", "value": dict(value), "error": None,
+                   "seconds": time.perf_counter() - start}
+    except Exception as err:  # noqa: BLE001 - recorded and reported, not swallowed
+        outcome = {"status": "error", "value": {}, "error": f"{type(err).__name__}: {err}",
+                   "seconds": time.perf_counter() - start}
+    store.save(key, params, seed, outcome)
+    return outcome
+
+
+@dataclass
+class SweepResult:
+    """The table of a sweep, one row per grid point (in grid order).
+
+    Attributes
+    ----------
+    params : list of dict
+        The parameters of each point.
+    seeds : ndarray of uint64, shape (n_points,)
+    status : ndarray of str, shape (n_points,)
+        ``"ok"``, ``"error"`` or ``"missing"`` (not run: the sweep was interrupted).
+    errors : list of str or None
+        The error of each failed point.
+    values : dict of str to ndarray
+        One column per result name; float where every finished value is a number (NaN where
+        missing), object otherwise.
+    seconds : ndarray, shape (n_points,)
+        Compute time of each point on its worker (NaN if not run).
+    interrupted : bool
+        True if the sweep stopped before every point finished.
+    """
+
+    params: list
+    seeds: np.ndarray
+    status: np.ndarray
+    errors: list
+    values: dict = field(default_factory=dict)
+    seconds: np.ndarray | None = None
+    interrupted: bool = False
+
+    def column(self, name: str) -> np.ndarray:
+        """A parameter or a result as an array over the points."""
+        if name in self.values:
+            return self.values[name]
+        if self.params and name in self.params[0]:
+            return np.array([p[name] for p in self.params])
+        raise KeyError(f"no parameter or result named {name!r}")
+
+    @property
+    def failed(self) -> list[tuple[dict, str]]:
+        """``(params, error)`` of every failed point."""
+        return [(p, e) for p, s, e in zip(self.params, self.status, self.errors) if s == "error"]
+
+    def to_records(self) -> list[dict]:
+        """Rows as dicts (parameters, seed, status, results), e.g. for ``pandas.DataFrame``."""
+        rows = []
+        for i, p in enumerate(self.params):
+            row = dict(p, seed=int(self.seeds[i]), status=str(self.status[i]))
+            row.update({k: v[i] for k, v in self.values.items()})
+            rows.append(row)
+        return rows
+
+    def __repr__(self):
+        n_ok = int(np.sum(self.status == "ok"))
+        n_err = int(np.sum(self.status == "error"))
+        return (f"SweepResult({len(self.params)} points: {n_ok} ok, {n_err} failed, "
+                f"{len(self.params) - n_ok - n_err} missing; results {list(self.values)})")
+
+
+def _columns(outcomes: list[dict | None]) -> dict[str, np.ndarray]:
+    names: list[str] = []
+    for o in outcomes:
+        if o and o["status"] == "ok":
+            names += [k for k in o["value"] if k not in names]
+    cols = {}
+    for name in names:
+        raw = [o["value"].get(name) if o and o["status"] == "ok" else None for o in outcomes]
+        raw = [np.asarray(r) if isinstance(r, list) else r for r in raw]
+        if all(r is None or (np.ndim(r) == 0 and np.isreal(r)) for r in raw):
+            cols[name] = np.array([np.nan if r is None else float(r) for r in raw])
+        else:
+            col = np.empty(len(raw), dtype=object)
+            col[:] = raw
+            cols[name] = col
+    return cols
+
+
+class _Store:
+    """One JSON file per finished point, written atomically; the key hashes params and seed."""
+
+    def __init__(self, path):
+        self.path = None if path is None else Path(path)
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+
+    def load(self, key):
+        if self.path is None:
+            return None
+        f = self.path / f"{key}.json"
+        if not f.exists():
+            return None
+        stored = json.loads(f.read_text())
+        return {k: stored[k] for k in ("status", "value", "error", "seconds")}
+
+    def save(self, key, params, seed, outcome):
+        if self.path is None or outcome["status"] != "ok":
+            return  # failures are retried on the next run
+        f = self.path / f"{key}.json"
+        tmp = f.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"params": params, "seed": seed, **outcome}, default=_jsonable))
+        tmp.replace(f)
+
+
+def _jsonable(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"study results must be numbers, arrays or lists to be stored; got {type(o).__name__}")
+
+
+def _local_client():
+    distributed = _dask()
+    import os
+
+    cluster = distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+    return distributed.Client(cluster), cluster
+
+
+def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
+          store: str | Path | None = None, progress: bool = True, retries: int = 2) -> SweepResult:
+    """Run ``study`` at every point of ``grid`` as Dask tasks.
+
+    Parameters
+    ----------
+    study : callable
+        ``study(seed=int, **params) -> mapping of result name to number (or array)``.  It runs
+        on the workers: it and what it uses must be importable or picklable there.
+    grid : mapping of str to sequence, or sequence of dict
+        A Cartesian grid ``{"temperature": [...], "n": [...]}`` or explicit points.
+    client : distributed.Client, optional
+        Where to run; default a LocalCluster (one single-threaded worker per core), closed
+        at the end.
+    seed : int
+        Root seed; point i gets :func:`point_seed(seed, i) <point_seed>`.
+    store : path, optional
+        Folder, reachable by every worker, keeping one JSON file per finished point, written
+        by the worker.  Points already there are not recomputed (resumption after an
+        interruption, a crash or a dead worker).  Results must then be numbers or arrays.
+    progress : bool
+        Show a progress bar.
+    retries : int
+        How many times Dask resubmits a task whose worker died.
+
+    Returns
+    -------
+    SweepResult
+        On Ctrl-C the points finished so far (``interrupted=True``); with ``store`` they are
+        on disk too.
+    """
+    from tqdm.auto import tqdm
+
+    if not callable(study):
+        raise TypeError("study must be callable as study(seed=..., **params)")
+    points = grid_points(grid)
+    if not points:
+        raise ValueError("grid has no points")
+    seeds = [point_seed(seed, i) for i in range(len(points))]
+    keys = [_point_key(p, s) for p, s in zip(points, seeds)]
+    store_ = _Store(store)
+    outcomes: list[dict | None] = [store_.load(k) for k in keys]
+    todo = [i for i, o in enumerate(outcomes) if o is None]
+    interrupted = False
+    if todo:
+        distributed = _dask()
+        own = None
+        if client is None:
+            client, own = _local_client()
+        try:
+            store_path = None if store is None else str(Path(store).resolve())
+            futures = {client.submit(_run_point, study, points[i], seeds[i], store_path, keys[i],
+                                     key=f"sgdsde-point-{keys[i]}", retries=retries, pure=False): i
+                       for i in todo}
+            bar = tqdm(total=len(points), initial=len(points) - len(todo), disable=not progress,
+                       unit="point", desc="sweep")
+            try:
+                for fut in distributed.as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        outcome = fut.result()
+                    except Exception as err:  # noqa: BLE001 - e.g. the task's workers kept dying
+                        outcome = {"status": "error", "value": {}, "seconds": math.nan,
+                                   "error": f"{type(err).__name__}: {err}"}
+                    outcomes[i] = outcome
+                    bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+                client.cancel(list(futures))
+                # points the workers finished and stored but that were not fetched yet
+                outcomes = [o if o is not None else store_.load(k) for o, k in zip(outcomes, keys)]
+            finally:
+                bar.close()
+        finally:
+            if own is not None:
+                client.close()
+                own.close()
+    status = np.array([o["status"] if o else "missing" for o in outcomes])
+    return SweepResult(
+        params=points, seeds=np.array(seeds, dtype=np.uint64), status=status,
+        errors=[o["error"] if o else None for o in outcomes], values=_columns(outcomes),
+        seconds=np.array([o.get("seconds", np.nan) if o else np.nan for o in outcomes]),
+        interrupted=interrupted or bool(np.any(status == "missing")),
+    )
+
+
+def _simulate_shard(sde, integrator, x_shard, offset, kwargs):
+    from .simulate import simulate
+
+    return simulate(sde, integrator, x_shard, particle_offset=offset, progress=False, **kwargs)
+
+
+def simulate_sharded(sde, integrator, x0, *, client, n_shards: int | None = None, **kwargs):
+    """``simulate`` with the cloud split into shards of consecutive particles on Dask workers.
+
+    Parameters
+    ----------
+    sde, integrator, x0
+        As for :func:`sgdsde.simulate`; ``x0`` has shape (M, d).
+    client : distributed.Client
+        Where the shards run.
+    n_shards : int, optional
+        Number of shards (default: the number of worker threads of the client).
+    **kwargs
+        Passed to :func:`sgdsde.simulate` (``dt``, ``t1``/``n_steps``, ``save``, ``seed``,
+        ``backend``, ...); ``seed`` must be given so every shard uses the same one.
+
+    Returns
+    -------
+    Trajectory
+        Per-particle observables (records of shape (M_shard, ...)) and the final cloud are
+        concatenated in particle order; the built-in ``"mean"`` is combined with the shard
+        sizes as weights.  ``stats["wall_time"]`` is the elapsed time of the whole call.
+
+    Notes
+    -----
+    An observable that returns one value per record for the whole shard (other than
+    ``"mean"``) cannot be combined without knowing how it reduces: make it per-particle
+    and reduce after the run.
+    """
+    from .landscapes.base import check_cloud
+    from .results import Trajectory
+
+    if kwargs.get("seed") is None:
+        raise ValueError("simulate_sharded needs an explicit seed= shared by all shards")
+    for bad in ("particle_offset", "checkpoint", "resume"):
+        if kwargs.get(bad) is not None:
+            raise ValueError(f"{bad}= is not supported with client=")
+    x0 = check_cloud(x0, sde.dim, "x0")
+    m = x0.shape[0]
+    if n_shards is None:
+        n_shards = max(1, sum(client.nthreads().values()))
+    n_shards = int(n_shards)
+    if not 1 <= n_shards <= m:
+        raise ValueError(f"n_shards must lie in [1, {m}] (the number of particles), got {n_shards}")
+    bounds = np.linspace(0, m, n_shards + 1).round().astype(int)
+    start = time.perf_counter()
+    futures = [client.submit(_simulate_shard, sde, integrator, x0[a:b], int(a), kwargs, pure=False)
+               for a, b in zip(bounds[:-1], bounds[1:])]
+    shards = client.gather(futures)
+    wall = time.perf_counter() - start
+    sizes = np.diff(bounds)
+    save = kwargs.get("save")
+    observables = {}
+    for name in shards[0].observables:
+        parts = [s.observables[name] for s in shards]
+        builtin = None if save is None else save.observables.get(name)
+        if builtin == "mean":
+            observables[name] = sum(p * w for p, w in zip(parts, sizes)) / m
+        elif all(p.ndim >= 2 and p.shape[1] == n for p, n in zip(parts, sizes)):
+            observables[name] = np.concatenate(parts, axis=1)
+        else:
+            raise ValueError(f"observable {name!r} is not per-particle (records of shape (M, ...)); "
+                             "it cannot be combined across shards")
+    first = shards[0]
+    stats = dict(first.stats)
+    stats.update(wall_time=wall, particle_steps_per_s=stats["n_steps"] * m / wall,
+                 n_shards=n_shards, shard_wall_times=[s.stats["wall_time"] for s in shards])
+    if "n_accepted_total" in stats:
+        stats["n_accepted_total"] = sum(s.stats["n_accepted_total"] for s in shards)
+        stats["acceptance_rate"] = stats["n_accepted_total"] / max(1, stats["n_steps"] * m)
+    settings = dict(first.settings, n_particles=m, particle_offset=0, n_shards=n_shards)
+    final_v = None if first.final_velocity is None else np.concatenate([s.final_velocity for s in shards])
+    return Trajectory(ts=first.ts, steps=first.steps, observables=observables,
+                      final=np.concatenate([s.final for s in shards]), final_velocity=final_v,
+                      step=first.step, stats=stats, settings=settings)

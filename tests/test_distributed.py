@@ -1,0 +1,147 @@
+"""Sweeps and sharded clouds on a LocalCluster of 2 worker processes (issue 11)."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
+
+import sgdsde as sd  # noqa: E402
+from sgdsde.distributed import point_seed, simulate_sharded, sweep  # noqa: E402
+
+# The study functions below live in this test module, which the workers cannot import:
+# ship them by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def double_well_study(seed, temperature, n_particles, marks=None):
+    """Mean energy of a small double-well cloud; optionally leaves a mark per call."""
+    if marks is not None:
+        Path(marks, f"{temperature}-{n_particles}-{os.getpid()}-{seed}").touch()
+    sde = sd.LangevinSDE(sd.landscapes.DoubleWell(), temperature=temperature)
+    x0 = np.full((n_particles, 1), -1.0)
+    traj = sd.simulate(sde, sd.integrators.EulerMaruyama(), x0, dt=1e-2, n_steps=200, seed=seed,
+                       progress=False, save=sd.SaveAt(every=200, observables={"e": "energy"}))
+    return {"energy": float(traj.observables["e"][-1].mean()), "right": float((traj.final > 0).mean())}
+
+
+def flaky_study(seed, k, marks):
+    """Point 3 kills its worker the first time it runs; point 5 raises."""
+    first = not Path(marks, f"started-{k}").exists()
+    Path(marks, f"started-{k}").touch()
+    if k == 3 and first:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if k == 5:
+        raise RuntimeError("bad point")
+    Path(marks, f"done-{k}-{os.getpid()}-{len(os.listdir(marks))}").touch()
+    return {"square": k * k, "seed_mod": seed % 1000}
+
+
+def test_sharded_cloud_equals_local_run(client):
+    sde = sd.LangevinSDE(sd.landscapes.DoubleWell(2), temperature=0.3)
+    x0 = np.zeros((1001, 2))
+    save = sd.SaveAt(every=50, observables={"energy": "energy", "mean": "mean"})
+    kw = dict(dt=1e-2, n_steps=300, seed=7, save=save)
+    local = sd.simulate(sde, sd.integrators.LeimkuhlerMatthews(), x0, progress=False, **kw)
+    sharded = simulate_sharded(sde, sd.integrators.LeimkuhlerMatthews(), x0, client=client, n_shards=3, **kw)
+    # the noise is a function of the global particle index: identical paths, bit for bit
+    np.testing.assert_array_equal(sharded.final, local.final)
+    np.testing.assert_array_equal(sharded.observables["energy"], local.observables["energy"])
+    # the mean is recombined with shard sizes as weights: equal to rounding
+    np.testing.assert_allclose(sharded.observables["mean"], local.observables["mean"], rtol=0, atol=1e-14)
+    assert sharded.stats["n_shards"] == 3
+
+
+def test_sweep_equals_serial_runs(client):
+    grid = {"temperature": [0.2, 0.3, 0.5, 0.8], "n_particles": [50, 80]}
+    result = sweep(double_well_study, grid, client=client, seed=11, progress=False)
+    assert len(result.params) == 8 and np.all(result.status == "ok")
+    for i, p in enumerate(result.params):
+        serial = double_well_study(seed=point_seed(11, i), **p)
+        assert result.column("energy")[i] == serial["energy"]
+        assert result.column("right")[i] == serial["right"]
+    np.testing.assert_array_equal(result.column("temperature"), [0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.8, 0.8])
+
+
+def test_killed_worker_loses_no_finished_point_and_failures_are_reported(client, tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    result = sweep(flaky_study, [{"k": k, "marks": str(marks)} for k in range(8)], client=client,
+                   seed=1, store=tmp_path / "store", progress=False)
+    ok = result.status == "ok"
+    assert ok.sum() == 7 and result.status[5] == "error" and "bad point" in result.errors[5]
+    np.testing.assert_array_equal(result.column("square")[ok], np.arange(8)[ok] ** 2)
+    # every finished point was computed exactly once, the killed one after its resubmission
+    done = sorted(f.name.split("-")[1] for f in marks.iterdir() if f.name.startswith("done-"))
+    assert done == sorted(str(k) for k in range(8) if k != 5)
+
+
+def test_interrupted_sweep_resumes_without_recomputing(client, tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    store = tmp_path / "store"
+    store.mkdir()
+    points = [{"temperature": t, "n_particles": 40, "marks": str(marks)}
+              for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+
+    def ctrl_c_after_three_points():  # what a user's Ctrl-C does to the main thread
+        deadline = time.monotonic() + 60
+        while len(list(store.glob("*.json"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _thread.interrupt_main()
+
+    watcher = threading.Thread(target=ctrl_c_after_three_points)
+    watcher.start()
+    first = sweep(double_well_study, points, client=client, seed=5, store=store, progress=False)
+    watcher.join()
+    assert first.interrupted and np.sum(first.status == "ok") >= 3
+    # let tasks that were already running finish their (stored) work before counting
+    client.run(lambda: None)
+    time.sleep(0.5)
+    calls_before = len(list(marks.iterdir()))
+    assert calls_before < len(points)
+    full = sweep(double_well_study, points, client=client, seed=5, store=store, progress=False)
+    assert not full.interrupted and np.all(full.status == "ok")
+    # every point was computed exactly once over the two runs
+    assert len(list(marks.iterdir())) == len(points)
+    finished = first.status == "ok"
+    np.testing.assert_array_equal(full.column("energy")[finished], first.column("energy")[finished])
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="no points"):
+        sweep(double_well_study, [], progress=False)
+    with pytest.raises(TypeError, match="sequence of values"):
+        sweep(double_well_study, {"temperature": 0.5}, progress=False)
+    with pytest.raises(TypeError, match="callable"):
+        sweep(42, {"temperature": [0.5]}, progress=False)
+
+
+def test_sharding_needs_explicit_seed(client):
+    sde = sd.LangevinSDE(sd.landscapes.DoubleWell(), temperature=0.3)
+    with pytest.raises(ValueError, match="explicit seed"):
+        simulate_sharded(sde, sd.integrators.EulerMaruyama(), np.zeros((10, 1)), client=client,
+                         dt=0.01, n_steps=10)
+    with pytest.raises(ValueError, match="n_shards"):
+        simulate_sharded(sde, sd.integrators.EulerMaruyama(), np.zeros((10, 1)), client=client,
+                         n_shards=11, dt=0.01, n_steps=10, seed=1)
