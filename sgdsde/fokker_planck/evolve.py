@@ -12,8 +12,8 @@ Two propagators:
   up to the tolerance of the truncated Taylor series; entries may dip below zero by rounding).
 
 Tracked at every saved time (all integrals by the midpoint rule on the grid):
-``mass`` ∫p, ``mean_energy`` E[U], ``entropy`` S = −∫p ln p, ``kl`` KL(p‖p_∞) and, when the
-diffusion is a temperature T, ``free_energy`` F = E[U] − T·S.
+``mass`` ∫p, ``mean_energy`` E[U], ``entropy`` S = −∫p ln p, ``kl`` KL(p‖p_∞) and, for a gradient
+drift at temperature T, ``free_energy`` F = E[U] − T·S.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def density_observables(fp: FokkerPlanck, p: np.ndarray, stationary: np.ndarray 
     -------
     dict of str to float
         ``mass`` (dimensionless), ``mean_energy`` (energy), ``entropy`` (nats, differential,
-        −∫p ln p), ``kl`` (nats), ``free_energy`` = E[U] − T·S (energy; only when
-        ``fp.temperature`` is set).
+        −∫p ln p), ``kl`` (nats), ``free_energy`` = E[U] − T·S (energy; only for a
+        conservative landscape at a temperature ``fp.temperature``, where it is the Lyapunov
+        function ``T·KL + const``).
     """
     grid = fp.grid
     q = fp.stationary() if stationary is None else stationary
@@ -95,7 +96,7 @@ def density_observables(fp: FokkerPlanck, p: np.ndarray, stationary: np.ndarray 
         # KL of the normalised density: mass drift by rounding must not masquerade as KL
         "kl": grid.integrate(rel_entr(p / mass, q)),
     }
-    if fp.temperature is not None:
+    if fp.temperature is not None and fp.landscape.is_conservative:
         out["free_energy"] = out["mean_energy"] - fp.temperature * out["entropy"]
     return out
 
