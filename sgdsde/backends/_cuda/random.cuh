@@ -71,7 +71,7 @@ SGD_FN Words main_words(const Key& key, u64 block, u32 comp) {
 SGD_FN double signed_value(double x, u32 sign) { return sign ? -x : x; }
 
 // The rare path of one draw whose fast test failed (mirrors sgdsde.random._slow_normal).
-SGD_FN double slow_normal(const Ziggurat& z, const Key& key, u64 step, u32 comp, u32 word) {
+SGD_RARE double slow_normal(const Ziggurat& z, const Key& key, u64 step, u32 comp, u32 word) {
     int layer = (int)(word & 0x7Fu);
     u32 sign = (word >> 7) & 1u;
     double mag = (double)(word >> 8);
@@ -129,16 +129,19 @@ struct NoiseBlock {
     real value[D][4];
     i64 block;
 
-    SGD_FN void reset() { block = -1; }
+    SGD_METHOD void reset() { block = -1; }
 
-    // The normal of component k at step n (fills the block of n first if needed).
-    SGD_FN real at(const Ziggurat& z, const Key& key, i64 n, int k) {
-        fill(z, key, n >> 2);
-        const int s = (int)(n & 3);  // selects, not an indexed load: the block stays in registers
+    // Make the block hold step n (one Philox call per component every fourth step).
+    SGD_METHOD void prepare(const Ziggurat& z, const Key& key, i64 n) { fill(z, key, n >> 2); }
+
+    // The normal of component k at step n, once the block holds n.  Selects, not an indexed
+    // load, so the block stays in registers.
+    SGD_METHOD real get(i64 n, int k) const {
+        const int s = (int)(n & 3);
         return s == 0 ? value[k][0] : (s == 1 ? value[k][1] : (s == 2 ? value[k][2] : value[k][3]));
     }
 
-    SGD_FN void fill(const Ziggurat& z, const Key& key, i64 b) {
+    SGD_METHOD void fill(const Ziggurat& z, const Key& key, i64 b) {
         if (b == block) return;
         block = b;
         const u64 step0 = (u64)b << 2;

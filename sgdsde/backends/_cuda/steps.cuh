@@ -38,9 +38,10 @@ SGD_FN i64 euler_maruyama_particle(const Run& r, u64 particle, real* x) {
     noise.reset();
     real g[D];
     for (i64 n = r.step0; n < r.step0 + r.n_steps; ++n) {
+        noise.prepare(r.zig, key, n);
         point_grad<real, D>(r.kind, x, r.p, g);
         SGD_UNROLL
-        for (int k = 0; k < D; ++k) x[k] = x[k] + (-dt * g[k] + sigma * noise.at(r.zig, key, n, k));
+        for (int k = 0; k < D; ++k) x[k] = x[k] + (-dt * g[k] + sigma * noise.get(n, k));
         if (!inside<real, D>(x, r.max_abs)) return n;
     }
     return -1;
@@ -55,10 +56,11 @@ SGD_FN i64 heun_particle(const Run& r, u64 particle, real* x) {
     noise.reset();
     real g0[D], g1[D], xt[D], kick[D];
     for (i64 n = r.step0; n < r.step0 + r.n_steps; ++n) {
+        noise.prepare(r.zig, key, n);
         point_grad<real, D>(r.kind, x, r.p, g0);
         SGD_UNROLL
         for (int k = 0; k < D; ++k) {
-            kick[k] = sigma * noise.at(r.zig, key, n, k);
+            kick[k] = sigma * noise.get(n, k);
             xt[k] = x[k] + (-dt * g0[k] + kick[k]);
         }
         point_grad<real, D>(r.kind, xt, r.p, g1);
@@ -77,13 +79,15 @@ SGD_FN i64 leimkuhler_matthews_particle(const Run& r, u64 particle, real* x) {
     NoiseBlock<real, D> noise;
     noise.reset();
     real g[D], xi_now[D];
+    noise.prepare(r.zig, key, r.step0);
     SGD_UNROLL
-    for (int k = 0; k < D; ++k) xi_now[k] = noise.at(r.zig, key, r.step0, k);
+    for (int k = 0; k < D; ++k) xi_now[k] = noise.get(r.step0, k);
     for (i64 n = r.step0; n < r.step0 + r.n_steps; ++n) {
+        noise.prepare(r.zig, key, n + 1);
         point_grad<real, D>(r.kind, x, r.p, g);
         SGD_UNROLL
         for (int k = 0; k < D; ++k) {
-            const real xi_next = noise.at(r.zig, key, n + 1, k);
+            const real xi_next = noise.get(n + 1, k);
             x[k] = x[k] + (-dt * g[k] + sigma * ((real)0.5 * (xi_now[k] + xi_next)));
             xi_now[k] = xi_next;
         }
@@ -103,8 +107,9 @@ SGD_FN i64 mala_particle(const Run& r, u64 particle, real* x, real* g, real* u, 
     noise.reset();
     real y[D], gy[D];
     for (i64 n = r.step0; n < r.step0 + r.n_steps; ++n) {
+        noise.prepare(r.zig, key, n);
         SGD_UNROLL
-        for (int k = 0; k < D; ++k) y[k] = x[k] - dt * g[k] + sigma * noise.at(r.zig, key, n, k);
+        for (int k = 0; k < D; ++k) y[k] = x[k] - dt * g[k] + sigma * noise.get(n, k);
         point_grad<real, D>(r.kind, y, r.p, gy);
         const real uy = point_energy<real, D>(r.kind, y, r.p);
         real forward = 0, backward = 0;
@@ -141,11 +146,12 @@ SGD_FN i64 baoab_particle(const Run& r, u64 particle, real* x, real* v, real* g)
     NoiseBlock<real, D> noise;
     noise.reset();
     for (i64 n = r.step0; n < r.step0 + r.n_steps; ++n) {
+        noise.prepare(r.zig, key, n);
         SGD_UNROLL
         for (int k = 0; k < D; ++k) {
             v[k] = v[k] - half * g[k];
             x[k] = x[k] + (real)0.5 * dt * v[k];
-            v[k] = c * v[k] + kick * noise.at(r.zig, key, n, k);
+            v[k] = c * v[k] + kick * noise.get(n, k);
             x[k] = x[k] + (real)0.5 * dt * v[k];
         }
         point_grad<real, D>(r.kind, x, r.p, g);

@@ -64,6 +64,9 @@ SGD_FN void point_grad(int kind, const real* x, const double* p, real* g) {
         const real q = (real)(2.0 * SGD_PI / p[2]);
         SGD_UNROLL
         for (int i = 0; i < D; ++i) g[i] = (real)p[0] * x[i] - (real)p[1] * q * sin(q * x[i]);
+    } else {  // an unknown kind: NaN, so the particle is reported as diverged at once
+        SGD_UNROLL
+        for (int i = 0; i < D; ++i) g[i] = (real)nan("");
     }
 }
 

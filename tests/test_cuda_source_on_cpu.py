@@ -1,0 +1,353 @@
+"""The GPU kernels' CUDA C source, checked on the CPU.
+
+The headers in ``sgdsde/backends/_cuda`` compile both as CUDA (NVRTC, nvcc) and as host C++.
+Compiled here with the system C++ compiler into a small shared library, they must give
+
+* the counter-based normals and uniforms of :mod:`sgdsde.random`, bit for bit;
+* the NumPy reference step of every integrator, to rounding (float64) or to float32 rounding;
+* the p-spin couplings of the NumPy reference, bit for bit;
+
+and the .cu files must compile for the GPU with ``nvcc`` when it is installed.  Tests skip when
+no compiler is found.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sgdsde import random as rnd
+from sgdsde.backends.numpy_backend import NumpyBackend
+from sgdsde.integrators.overdamped import MALA, EulerMaruyama, Heun, LeimkuhlerMatthews
+from sgdsde.integrators.underdamped import BAOAB
+from sgdsde.landscapes._pspin_cupy import STREAM_COUPLINGS, couplings_reference
+from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quadratic, Rugged
+from sgdsde.sde import LangevinSDE
+
+CUDA_DIR = Path(__file__).resolve().parents[1] / "sgdsde" / "backends" / "_cuda"
+CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+
+SCHEMES = {"EulerMaruyama": 0, "Heun": 1, "LeimkuhlerMatthews": 2, "MALA": 3, "BAOAB": 4}
+DIMS = (1, 2, 3)
+
+# A host entry point for each device function; the dispatch over (real, D) mirrors the
+# template instantiations the CuPy backend asks NVRTC for.
+SHIM = r"""
+#include "steps.cuh"
+#include "couplings.cuh"
+
+template <typename real, int D>
+static i64 one_particle(int scheme, const Run& r, u64 particle, real* x, real* v, real* g,
+                        real* u, i64* acc) {
+    switch (scheme) {
+        case 0: return euler_maruyama_particle<real, D>(r, particle, x);
+        case 1: return heun_particle<real, D>(r, particle, x);
+        case 2: return leimkuhler_matthews_particle<real, D>(r, particle, x);
+        case 3: return mala_particle<real, D>(r, particle, x, g, u, acc);
+        default: return baoab_particle<real, D>(r, particle, x, v, g);
+    }
+}
+
+template <typename real, int D>
+static void run_cloud(int scheme, const Run& r, i64 m, i64 offset, real* x, real* v, real* g,
+                      real* u, i64* acc, i64* diverged) {
+    for (i64 i = 0; i < m; ++i) {
+        if (diverged[i] >= 0) continue;
+        const i64 bad = one_particle<real, D>(scheme, r, (u64)(offset + i), x + i * D,
+                                              v ? v + i * D : 0, g ? g + i * D : 0,
+                                              u ? u + i : 0, acc ? acc + i : 0);
+        if (bad >= 0) diverged[i] = bad;
+    }
+}
+
+template <typename real>
+static int dispatch(int scheme, int d, const Run& r, i64 m, i64 offset, void* x, void* v, void* g,
+                    void* u, i64* acc, i64* diverged) {
+    real *X = (real*)x, *V = (real*)v, *G = (real*)g, *U = (real*)u;
+    switch (d) {
+        case 1: run_cloud<real, 1>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
+        case 2: run_cloud<real, 2>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
+        case 3: run_cloud<real, 3>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
+    }
+    return 1;
+}
+
+extern "C" {
+
+int host_run(int scheme, int is_double, int d, void* x, void* v, void* g, void* u, i64* acc,
+             i64 m, i64* diverged, int kind, const double* p, u64 seed, i64 offset, i64 step0,
+             i64 n_steps, double dt, double temp, double max_abs, double friction, double mass,
+             const double* zk, const double* zw, const double* zf) {
+    Run r;
+    r.kind = kind; r.p = p; r.zig.k = zk; r.zig.w = zw; r.zig.f = zf; r.seed = seed;
+    r.step0 = step0; r.n_steps = n_steps; r.dt = dt; r.temp = temp; r.max_abs = max_abs;
+    r.friction = friction; r.mass = mass;
+    if (is_double) return dispatch<double>(scheme, d, r, m, offset, x, v, g, u, acc, diverged);
+    return dispatch<float>(scheme, d, r, m, offset, x, v, g, u, acc, diverged);
+}
+
+void host_normals(double* out, i64 m, int dim, u64 seed, i64 offset, i64 step, u32 stream,
+                  const double* zk, const double* zw, const double* zf) {
+    const Ziggurat z = {zk, zw, zf};
+    for (i64 i = 0; i < m; ++i)
+        for (int k = 0; k < dim; ++k)
+            out[i * dim + k] = normal_at(z, make_key(seed, (u64)(offset + i), stream), (u64)step, (u32)k);
+}
+
+void host_normal_blocks(double* out, i64 m, u64 seed, i64 offset, i64 step0, i64 n_steps,
+                        const double* zk, const double* zw, const double* zf) {
+    const Ziggurat z = {zk, zw, zf};
+    for (i64 i = 0; i < m; ++i) {
+        NoiseBlock<double, 2> block;
+        block.reset();
+        const Key key = make_key(seed, (u64)(offset + i), SGD_STREAM_NOISE);
+        for (i64 n = 0; n < n_steps; ++n) {
+            block.prepare(z, key, step0 + n);
+            for (int k = 0; k < 2; ++k) out[(i * n_steps + n) * 2 + k] = block.get(step0 + n, k);
+        }
+    }
+}
+
+void host_uniforms(double* out, i64 m, u64 seed, i64 offset, i64 step, u32 stream) {
+    for (i64 i = 0; i < m; ++i) out[i] = uniform_at(make_key(seed, (u64)(offset + i), stream), (u64)step, 0u);
+}
+
+void host_couplings(double* J, i64 total, int n, int p, u64 seed, u32 stream,
+                    const double* zk, const double* zw, const double* zf) {
+    const Ziggurat z = {zk, zw, zf};
+    for (i64 t = 0; t < total; ++t) J[t] = pspin_coupling(z, seed, stream, n, p, (u64)t);
+}
+
+}
+"""
+
+I64, U64, U32, DBL, INT = ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_double, ctypes.c_int
+PTR = ctypes.c_void_p
+TABLES = tuple(np.ascontiguousarray(t, dtype=np.float64)
+               for t in (rnd.ZIGGURAT_K, rnd.ZIGGURAT_W, rnd.ZIGGURAT_F))
+
+
+def _ptr(a):
+    return None if a is None else a.ctypes.data_as(PTR)
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    if CXX is None:
+        pytest.skip("no host C++ compiler")
+    build = tmp_path_factory.mktemp("cuda_host")
+    src = build / "shim.cpp"
+    src.write_text(SHIM)
+    so = build / "libshim.so"
+    # -ffp-contract=off: no fused multiply-adds, as in the NumPy reference.
+    cmd = [CXX, "-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-shared", "-fPIC",
+           f"-I{CUDA_DIR}", str(src), "-o", str(so)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    so_lib = ctypes.CDLL(str(so))
+    so_lib.host_run.restype = INT
+    so_lib.host_run.argtypes = [INT, INT, INT, PTR, PTR, PTR, PTR, PTR, I64, PTR, INT, PTR, U64, I64,
+                                I64, I64, DBL, DBL, DBL, DBL, DBL, PTR, PTR, PTR]
+    so_lib.host_normals.argtypes = [PTR, I64, INT, U64, I64, I64, U32, PTR, PTR, PTR]
+    so_lib.host_normal_blocks.argtypes = [PTR, I64, U64, I64, I64, I64, PTR, PTR, PTR]
+    so_lib.host_uniforms.argtypes = [PTR, I64, U64, I64, I64, U32]
+    so_lib.host_couplings.argtypes = [PTR, I64, INT, INT, U64, U32, PTR, PTR, PTR]
+    return so_lib
+
+
+def host_normals(lib, seed, offset, m, step, dim, stream):
+    out = np.empty((m, dim))
+    lib.host_normals(_ptr(out), m, dim, seed, offset, step, stream, *map(_ptr, TABLES))
+    return out
+
+
+# --------------------------------------------------------------------------- the generator
+def test_normals_equal_reference_bit_for_bit_on_many_draws(lib):
+    # 3 x 20000 draws: about 700 take the ziggurat's rare path, about 30 the tail (log calls).
+    seed, m, dim, step = 2024, 20_000, 3, 13
+    got = host_normals(lib, seed, 0, m, step, dim, rnd.STREAM_NOISE)
+    want = rnd.normals(seed, np.arange(m), step, dim, rnd.STREAM_NOISE)
+    assert np.array_equal(got, want)
+    assert np.abs(want).max() > rnd.ZIGGURAT_R  # the tail was exercised
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**64 - 1), offset=st.integers(0, 2**32 - 64), step=st.integers(0, 2**50 - 1),
+       stream=st.integers(0, rnd.SLOW_TAG - 1), dim=st.integers(1, 4))
+def test_normals_equal_reference_over_the_whole_counter_range(lib, seed, offset, step, stream, dim):
+    got = host_normals(lib, seed, offset, 64, step, dim, stream)
+    want = rnd.normals(seed, np.arange(offset, offset + 64), step, dim, stream)
+    assert np.array_equal(got, want)
+
+
+def test_noise_blocks_serve_consecutive_steps(lib):
+    # The fused kernels draw four steps per Philox call; a run starting mid-block must see the
+    # same numbers as draws made one step at a time.
+    seed, m, step0, n = 9, 50, 6, 11
+    out = np.empty((m, n, 2))
+    lib.host_normal_blocks(_ptr(out), m, seed, 100, step0, n, *map(_ptr, TABLES))
+    for j in range(n):
+        assert np.array_equal(out[:, j], rnd.normals(seed, np.arange(100, 100 + m), step0 + j, 2))
+
+
+def test_uniforms_equal_reference(lib):
+    out = np.empty(1000)
+    lib.host_uniforms(_ptr(out), 1000, 77, 5, 2**40 + 3, rnd.STREAM_ACCEPT)
+    assert np.array_equal(out, rnd.uniforms(77, np.arange(5, 1005), 2**40 + 3, 1)[:, 0])
+
+
+# --------------------------------------------------------------------------- fused steps
+LANDSCAPES = {
+    "double_well_1d": DoubleWell(),
+    "tilted_double_well_2d": DoubleWell(dim=2, barrier=1.3, tilt=0.4, transverse_stiffness=0.5),
+    "quadratic_3d": Quadratic(np.array([[2.0, 0.3, -0.1], [0.3, 1.0, 0.2], [-0.1, 0.2, 0.5]]),
+                              center=[0.1, -0.2, 0.3]),
+    "muller_brown": MullerBrown(scale=0.05),
+    "rugged_2d": Rugged(dim=2, stiffness=1.0, amplitude=0.2, wavelength=0.7),
+    "nonconservative": NonConservative(np.diag([1.0, 2.0]), omega=0.7, center=[0.2, -0.1]),
+}
+INTEGRATORS = {"EulerMaruyama": EulerMaruyama(), "Heun": Heun(),
+               "LeimkuhlerMatthews": LeimkuhlerMatthews(), "MALA": MALA(), "BAOAB": BAOAB()}
+
+
+def _start(landscape, m, dtype):
+    rng = np.random.default_rng(3)
+    if isinstance(landscape, MullerBrown):
+        x = np.array([-0.55, 1.44]) + 0.1 * rng.standard_normal((m, 2))
+    else:
+        x = 0.8 * rng.standard_normal((m, landscape.dim))
+    return x.astype(dtype)
+
+
+def _reference(sde, integrator, x, seed, offset, step0, n_steps, dt):
+    """The NumPy reference: integrator.step, one step at a time."""
+    particles = np.arange(offset, offset + x.shape[0])
+    v = None
+    if integrator.underdamped:
+        v = (0.5 * rnd.normals(seed, particles, 0, sde.dim, rnd.STREAM_VELOCITY)).astype(x.dtype)
+    state = integrator.init_state(sde, x.copy(), v)
+    start = state.copy()
+    noise = NumpyBackend().noise_source(seed, particles, x.dtype)
+    for n in range(step0, step0 + n_steps):
+        integrator.step(sde, state, n, dt, noise)
+    return start, state
+
+
+def _host(lib, sde, integrator, start, seed, offset, step0, n_steps, dt):
+    """The same run through the CUDA source compiled for the host."""
+    x = np.ascontiguousarray(start.x).copy()
+    m, d = x.shape
+    v = None if start.v is None else start.v.copy()
+    g = start.cache["grad"].astype(x.dtype).copy() if "grad" in start.cache else None
+    u = start.cache["energy"].astype(x.dtype).copy() if "energy" in start.cache else None
+    acc = np.zeros(m, dtype=np.int64) if integrator.name == "MALA" else None
+    diverged = np.full(m, -1, dtype=np.int64)
+    land = sde.landscape
+    p = np.ascontiguousarray(land.fused_params, dtype=np.float64)
+    friction = sde.friction if sde.is_underdamped else 0.0
+    rc = lib.host_run(SCHEMES[integrator.name], int(x.dtype == np.float64), d, _ptr(x), _ptr(v), _ptr(g),
+                      _ptr(u), _ptr(acc), m, _ptr(diverged), land.fused_kind, _ptr(p), seed, offset,
+                      step0, n_steps, dt, sde.temperature, 1e150, friction, sde.mass, *map(_ptr, TABLES))
+    assert rc == 0
+    assert np.all(diverged == -1)
+    return x, v, acc
+
+
+@pytest.mark.parametrize("land_name", sorted(LANDSCAPES))
+@pytest.mark.parametrize("scheme", sorted(INTEGRATORS))
+def test_fused_steps_equal_numpy_reference_float64(lib, land_name, scheme):
+    landscape, integrator = LANDSCAPES[land_name], INTEGRATORS[scheme]
+    if scheme == "MALA" and not landscape.is_conservative:
+        pytest.skip("MALA needs a conservative landscape")
+    dt = 2e-4 if land_name == "muller_brown" else 0.01
+    if scheme == "MALA":  # steps large enough that proposals are both accepted and rejected
+        dt *= 20
+    sde = LangevinSDE(landscape, temperature=0.7, friction=1.5 if integrator.underdamped else None)
+    x0 = _start(landscape, 200, np.float64)
+    # step0 = 3 starts mid-block and 9 steps cross two block boundaries of the noise.
+    start, ref = _reference(sde, integrator, x0, seed=11, offset=40, step0=3, n_steps=9, dt=dt)
+    x, v, acc = _host(lib, sde, integrator, start, seed=11, offset=40, step0=3, n_steps=9, dt=dt)
+    # Rounding only: the operations agree up to their order (e.g. sqrt(h)·sqrt(2T)·ξ).
+    np.testing.assert_allclose(x, ref.x, rtol=1e-10, atol=1e-12)
+    assert not np.array_equal(x, x0)
+    if v is not None:
+        np.testing.assert_allclose(v, ref.v, rtol=1e-10, atol=1e-12)
+    if acc is not None:
+        assert np.array_equal(acc, ref.n_accepted)
+        assert 0 < acc.sum() < 200 * 9
+
+
+@pytest.mark.parametrize("scheme", sorted(INTEGRATORS))
+def test_fused_steps_equal_numpy_reference_float32(lib, scheme):
+    integrator = INTEGRATORS[scheme]
+    landscape = LANDSCAPES["tilted_double_well_2d"]
+    sde = LangevinSDE(landscape, temperature=0.7, friction=1.5 if integrator.underdamped else None)
+    x0 = _start(landscape, 200, np.float32)
+    start, ref = _reference(sde, integrator, x0, seed=5, offset=0, step0=0, n_steps=20, dt=0.01)
+    x, v, acc = _host(lib, sde, integrator, start, seed=5, offset=0, step0=0, n_steps=20, dt=0.01)
+    assert x.dtype == np.float32
+    # float32 arithmetic in both, in a different order: a few ulp per step, 20 steps.
+    np.testing.assert_allclose(x, ref.x, rtol=1e-4, atol=1e-5)
+    if acc is not None:  # an accept decision may flip only on a float32 tie: allow one
+        assert np.sum(acc != ref.n_accepted) <= 1
+
+
+def test_divergence_freezes_the_particle_at_the_step_it_left(lib):
+    x = np.array([[0.0], [30.0]])
+    diverged = np.full(2, -1, dtype=np.int64)
+    p = DoubleWell().fused_params
+    lib.host_run(0, 1, 1, _ptr(x), None, None, None, None, 2, _ptr(diverged), 1, _ptr(p), 1, 0, 10, 5,
+                 0.1, 0.5, 1e3, 0.0, 1.0, *map(_ptr, TABLES))
+    # x = 30: the drift 4·30·899 ≈ 1.1e5 times h = 0.1 throws it past 1e3 in the first step.
+    assert diverged[0] == -1 and diverged[1] == 10
+    assert abs(x[1, 0]) > 1e3
+
+
+# --------------------------------------------------------------------------- p-spin couplings
+@pytest.mark.parametrize(("n", "p"), [(7, 2), (6, 3), (4, 4)])
+def test_pspin_couplings_equal_reference_bit_for_bit(lib, n, p):
+    got = np.empty(n**p)
+    lib.host_couplings(_ptr(got), n**p, n, p, 123, STREAM_COUPLINGS, *map(_ptr, TABLES))
+    want = couplings_reference(n, p, seed=123)
+    assert np.array_equal(got.reshape((n,) * p), want)
+
+
+# --------------------------------------------------------------------------- device compile
+def _instances(source):
+    """Kernel instances the backend asks NVRTC for: both precisions, D = 1 and 3.
+
+    (D up to MAX_FUSED_DIM compiles the same templates, fully unrolled: 20 s for D = 16.)
+    """
+    from sgdsde.backends._cuda import FUSED_KERNELS, instance
+
+    if source == "pspin.cu":
+        return [instance("pspin_couplings", real) for real in ("float", "double")]
+    names = [instance("normals", "float"), instance("normals", "double"), "uniforms"]
+    for real in ("float", "double"):
+        for dim in (1, 3):
+            names += [instance(t, real, dim) for t in (*FUSED_KERNELS.values(), "toy_grad_energy")]
+    return names
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
+@pytest.mark.parametrize("source", ["fused.cu", "pspin.cu"])
+def test_cuda_source_compiles_for_the_gpu(tmp_path, source):
+    from sgdsde.backends._cuda import NVRTC_OPTIONS, expanded
+
+    names = _instances(source)
+    # The text NVRTC is given, plus references that make nvcc instantiate every template.
+    refs = ",\n".join(f"    (const void*)&{name}" for name in names)
+    unit = tmp_path / "unit.cu"
+    unit.write_text(f"{expanded(source)}\nconst void* sgd_instances[] = {{\n{refs}\n}};\n")
+    cmd = ["nvcc", "--ptx", "-arch=sm_90", *NVRTC_OPTIONS, "-Werror", "all-warnings", str(unit),
+           "-o", str(tmp_path / "out.ptx")]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.ptx").read_text().count(".entry") == len(names)
