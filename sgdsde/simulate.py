@@ -183,7 +183,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
 
     def record(step):
         history_steps.append(step)
-        for name, value in save.evaluate(sde, state.x, state.v).items():
+        for name, value in be.observe(save, sde, state).items():
             history.setdefault(name, []).append(value)
 
     def trajectory(step, interrupted, wall):
@@ -204,8 +204,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
             stats["acceptance_rate"] = stats["n_accepted_total"] / max(1, (prev_steps + taken) * n_particles)
         obs = {k: np.stack(v_) if v_ else np.empty((0,)) for k, v_ in history.items()}
         steps = np.asarray(history_steps, dtype=np.int64)
-        return Trajectory(ts=t0 + steps * dt, steps=steps, observables=obs, final=state.x,
-                          final_velocity=state.v, step=step, stats=stats, settings=settings)
+        return Trajectory(ts=t0 + steps * dt, steps=steps, observables=obs, final=be.to_host(state.x),
+                          final_velocity=be.to_host(state.v), step=step, stats=stats, settings=settings)
 
     if resume is None and save.start:
         record(0)

@@ -41,5 +41,16 @@ class Backend:
                 diverged[bad & (diverged < 0)] = n
                 return
 
+    def observe(self, save, sde, state: State) -> dict[str, np.ndarray]:
+        """The observables of ``save`` at ``state``, as NumPy arrays (for the driver's records).
+
+        Backends that keep the cloud elsewhere override this to reduce on their device.
+        """
+        return save.evaluate(sde, state.x, state.v)
+
+    def to_host(self, a):
+        """``a`` as a NumPy array (identity here; device backends copy it to the host)."""
+        return a
+
     def __repr__(self):
         return f"<backend {self.name!r}>"

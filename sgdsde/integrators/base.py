@@ -43,8 +43,8 @@ class State:
 
     def copy(self) -> State:
         """An independent copy (arrays copied), so a chunk of steps can be committed whole."""
-        def cp(a):
-            return None if a is None else np.array(a, copy=True)
+        def cp(a):  # a.copy(): the arrays may live on a device (CuPy)
+            return None if a is None else a.copy()
 
         return State(x=cp(self.x), v=cp(self.v), cache={k: cp(v) for k, v in self.cache.items()},
                      n_grad_evals=self.n_grad_evals, n_accepted=cp(self.n_accepted))
