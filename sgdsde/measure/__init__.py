@@ -21,3 +21,8 @@ from .entropy import histogram_entropy as histogram_entropy
 from .entropy import knn_entropy as knn_entropy
 from .entropy import knn_entropy_gaussian_bias as knn_entropy_gaussian_bias
 from .entropy import relative_entropy_to_uniform_sphere as relative_entropy_to_uniform_sphere
+from .escape import FirstPassageRecorder as FirstPassageRecorder
+from .escape import escape_rate as escape_rate
+from .escape import first_passage_times as first_passage_times
+from .escape import mean_first_passage_time as mean_first_passage_time
+from .escape import survival_function as survival_function

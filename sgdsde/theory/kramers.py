@@ -97,7 +97,7 @@ def mean_first_passage_time_1d(energy: Callable[[np.ndarray], np.ndarray], tempe
     target : float
         Absorbing point b (e.g. the bottom of the other well).
     reflecting : float, optional
-        Reflecting wall L on the far side of the start (default: infinitely far; U must
+        Reflecting wall L behind the start(s) (a start may sit on it) (default: infinitely far; U must
         then grow there, and the domain is cut where exp(−ΔU/T) < e^{−60}).
     n_grid : int
         Points of the composite Simpson rule (`scipy.integrate.cumulative_simpson`) on
@@ -133,8 +133,8 @@ def mean_first_passage_time_1d(energy: Callable[[np.ndarray], np.ndarray], tempe
         left = min(left, x_min)
     else:
         left = float(reflecting)
-        if not (np.isfinite(left) and left < x_min):
-            raise ValueError(f"reflecting must be a finite wall beyond every start (< {x_min:g}), "
+        if not (np.isfinite(left) and left <= x_min):
+            raise ValueError(f"reflecting must be a finite wall behind every start (<= {x_min:g}), "
                              f"got {reflecting}")
     y = np.linspace(left, b, int(n_grid))
     u = np.asarray(energy(y), dtype=np.float64)
