@@ -294,52 +294,62 @@ class FokkerPlanck:
 
     # stationary state and spectrum --------------------------------------------------------
     def quasi_potential(self) -> np.ndarray:
-        """``Ψ = Φ + ln D`` built from the face potentials, shape ``grid.shape``, min 0.
+        """A potential Ψ whose ``e^{−Ψ}`` approximates the stationary density, shape ``grid.shape``.
 
-        ``ΔΨ = ΔΦ + Δ ln D`` summed along the first axis, then along the second from every
-        cell of the first column.  For a gradient drift with reflecting walls ``e^{−Ψ}`` is the
-        exact stationary state of the scheme (zero flux through every face); otherwise it is a
-        reference profile (the stationary solve uses its minimum).
+        For a gradient drift it is exact for the scheme: ``U/T`` with the energy form, and
+        otherwise ``Φ + ln D`` summed face by face (``ΔΨ = ΔΦ + Δ ln D``) along the first axis,
+        then along the second from every cell of the first column.  A non-gradient drift has
+        no such potential (path sums would depend on the path); ``U/D + ln D`` with the
+        landscape's energy U and the axis-averaged D is used as a reference profile instead.
+        Shifted so that ``min Ψ = 0``.
         """
-        psi = np.zeros(self.grid.shape)
         log_d = [np.log(d) for d in self.diffusion]
-        for a, phi in enumerate(self.face_phi):
-            n = self.grid.shape[a]
-            head = [slice(None)] * self.grid.ndim
-            head[a] = slice(0, n - 1)  # interior faces only (the periodic wrap face is skipped)
-            step = phi[tuple(head)] + np.diff(log_d[a], axis=a)
-            if a == 0 and self.grid.ndim == 2:
-                step = step[:, :1]  # along the first column only
-            shape = list(psi.shape)
-            shape[a] = 1
-            psi_a = np.concatenate([np.zeros(shape if a else [1] * self.grid.ndim), np.cumsum(step, axis=a)],
-                                   axis=a)
-            psi = psi + psi_a
+        if self.face_potential == "energy":
+            psi = self.energy / self.temperature
+        elif not self.landscape.is_conservative:
+            d_mean = np.mean(self.diffusion, axis=0)
+            psi = self.energy / d_mean + np.log(d_mean)
+        else:
+            psi = np.zeros(self.grid.shape)
+            for a, phi in enumerate(self.face_phi):
+                head = [slice(None)] * self.grid.ndim
+                head[a] = slice(0, self.grid.shape[a] - 1)  # interior faces (not the periodic wrap)
+                step = phi[tuple(head)] + np.diff(log_d[a], axis=a)
+                if a == 0 and self.grid.ndim == 2:
+                    step = step[:, :1]  # along the first column only
+                start = np.zeros([1 if b == a else n for b, n in enumerate(step.shape)])
+                psi = psi + np.concatenate([start, np.cumsum(step, axis=a)], axis=a)
         return psi - psi.min()
 
     def stationary(self) -> np.ndarray:
         """The stationary density, shape ``grid.shape``, normalised to ``∫p = 1``.
 
         Solves ``L p = 0`` with one equation replaced by the normalisation ``Σ p h^d = 1``, by
-        one direct sparse LU (L is exactly singular, so no shift-invert at 0).  The equation
-        replaced is that of the cell where the :meth:`quasi_potential` is lowest (the highest
-        density): elimination then runs from the peak outwards and the far tails keep their
-        relative accuracy, which KL(p‖p_∞) needs (replacing a tail cell's equation instead
-        loses it below ~1e-16 of the peak).  Rounding-level negatives are set to zero.
+        one direct sparse LU (L is exactly singular, so no shift-invert at 0).  The system is
+        solved in the similar form ``W⁻¹ L W r = 0``, ``p = W r``, ``W = diag(e^{−Ψ})`` with Ψ
+        the :meth:`quasi_potential`, and the equation replaced is that of the peak cell
+        (Ψ = 0).  Then r is of order one everywhere (exactly constant for a gradient drift) and
+        the far tails keep their relative accuracy, which KL(p‖p_∞) needs; unscaled, the LU's
+        rounding, relative to the peak, swamps densities below ~1e-16 of it.  The conditioning
+        still grows like the inverse spectral gap, ``e^{ΔU/T}`` across a barrier ΔU.
+        Rounding-level negatives are set to zero.
         """
         if self._stationary is None:
             n = self.grid.size
-            k = int(np.argmin(self.quasi_potential()))
+            psi = self.quasi_potential().ravel()
+            k = int(np.argmin(psi))
+            weight = np.exp(-np.minimum(psi, 700.0))  # floored: no column of W⁻¹LW may vanish
             coo = self.generator.tocoo()
             keep = coo.row != k
+            scaled = coo.data[keep] * weight[coo.col[keep]] / weight[coo.row[keep]]
             a = sparse.csc_matrix(
-                (np.concatenate([coo.data[keep], np.full(n, self.grid.cell_volume)]),
+                (np.concatenate([scaled, weight * self.grid.cell_volume]),
                  (np.concatenate([coo.row[keep], np.full(n, k)]),
                   np.concatenate([coo.col[keep], np.arange(n)]))), shape=(n, n))
             rhs = np.zeros(n)
             rhs[k] = 1.0
             try:
-                p = np.maximum(splinalg.splu(a).solve(rhs), 0.0)
+                p = weight * np.maximum(splinalg.splu(a).solve(rhs), 0.0)
             except RuntimeError:  # SuperLU: "Factor is exactly singular"
                 raise ValueError(
                     "the generator has no unique stationary state: some cells cannot reach each "
