@@ -348,9 +348,10 @@ def simulate_sharded(sde, integrator, x0, *, client, n_shards: int | None = None
 
     if kwargs.get("seed") is None:
         raise ValueError("simulate_sharded needs an explicit seed= shared by all shards")
-    for bad in ("particle_offset", "checkpoint", "resume"):
+    for bad in ("particle_offset", "checkpoint", "resume", "v0", "checkpoint_every"):
         if kwargs.get(bad) is not None:
             raise ValueError(f"{bad}= is not supported with client=")
+        kwargs.pop(bad, None)
     x0 = check_cloud(x0, sde.dim, "x0")
     m = x0.shape[0]
     if n_shards is None:

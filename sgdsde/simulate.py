@@ -61,7 +61,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
              save: SaveAt | None = None, backend: str = "numba", seed: int | None = None,
              v0=None, progress: bool = True, checkpoint: str | Path | None = None,
              checkpoint_every: int | None = None, resume: Trajectory | str | Path | None = None,
-             particle_offset: int = 0, max_abs: float | None = None) -> Trajectory:
+             particle_offset: int = 0, max_abs: float | None = None, client=None,
+             n_shards: int | None = None) -> Trajectory:
     """Integrate a cloud of particles under a Langevin SDE.
 
     Parameters
@@ -99,6 +100,12 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         Global index of the cloud's first particle (shards of one cloud use disjoint ranges).
     max_abs : float, optional
         Blow-up threshold on |x_k| and |v_k| (default sqrt of the dtype's largest value).
+    client : distributed.Client, optional
+        Run the cloud in ``n_shards`` shards of consecutive particles on Dask workers
+        (:func:`sgdsde.distributed.simulate_sharded`; extra ``sgdsde[distributed]``).  The
+        result equals the single-process one: the noise is a function of the particle index.
+    n_shards : int, optional
+        Number of shards with ``client`` (default: the client's worker threads).
 
     Returns
     -------
@@ -111,6 +118,14 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
     DivergenceError
         If a particle blows up; carries the step, the particles and the partial trajectory.
     """
+    if client is not None:
+        from .distributed import simulate_sharded
+
+        return simulate_sharded(sde, integrator, x0, client=client, n_shards=n_shards, dt=dt, t1=t1,
+                                n_steps=n_steps, t0=t0, save=save, backend=backend, seed=seed, v0=v0,
+                                checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                resume=resume, max_abs=max_abs,
+                                particle_offset=particle_offset or None)
     if not isinstance(sde, LangevinSDE):
         raise TypeError(f"sde must be a LangevinSDE, got {type(sde).__name__}")
     if not isinstance(integrator, Integrator):
@@ -182,8 +197,9 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
     diverged = np.full(n_particles, -1, dtype=np.int64)
 
     def record(step):
+        values = be.observe(save, sde, state)  # all first: an observable may raise (Ctrl-C)
         history_steps.append(step)
-        for name, value in be.observe(save, sde, state).items():
+        for name, value in values.items():
             history.setdefault(name, []).append(value)
 
     def trajectory(step, interrupted, wall):
@@ -207,8 +223,12 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         return Trajectory(ts=t0 + steps * dt, steps=steps, observables=obs, final=be.to_host(state.x),
                           final_velocity=be.to_host(state.v), step=step, stats=stats, settings=settings)
 
-    if resume is None and save.start:
-        record(0)
+    if resume is None:
+        if save.start:
+            record(0)
+    elif ((step_start % save.every == 0 or step_start == target)
+          and (not history_steps or history_steps[-1] != step_start)):
+        record(step_start)  # the run was interrupted while recording this step
     step = step_start
     start = time.perf_counter()
     bar = tqdm(total=target - step_start, disable=not progress, unit="step", leave=False,
@@ -219,12 +239,12 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
             next_ckpt = (step // every_ckpt + 1) * every_ckpt
             stop = min(next_save, next_ckpt, target, step + MAX_CHUNK)
             work = state.copy()  # a chunk is committed whole, so Ctrl-C never splits a step
-            be.advance(integrator, sde, work, step, stop - step, dt, seed, particles,
-                       max_abs, diverged)
+            reached = be.advance(integrator, sde, work, step, stop - step, dt, seed, particles,
+                                 max_abs, diverged)
             state = work
             if (diverged >= 0).any():
                 first = int(diverged[diverged >= 0].min())
-                step = stop
+                step = stop if reached is None else int(reached)
                 traj = trajectory(step, False, time.perf_counter() - start)
                 if checkpoint is not None:
                     traj.save(checkpoint)

@@ -70,6 +70,9 @@ def test_sharded_cloud_equals_local_run(client):
     # the mean is recombined with shard sizes as weights: equal to rounding
     np.testing.assert_allclose(sharded.observables["mean"], local.observables["mean"], rtol=0, atol=1e-14)
     assert sharded.stats["n_shards"] == 3
+    # the same through simulate(client=...)
+    via_simulate = sd.simulate(sde, sd.integrators.LeimkuhlerMatthews(), x0, client=client, **kw)
+    np.testing.assert_array_equal(via_simulate.final, local.final)
 
 
 def test_sweep_equals_serial_runs(client):
