@@ -77,7 +77,7 @@ def _int(value, name: str, minimum: int) -> int:
 
 
 def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_000,
-                    seed: int = 0, chunk: int = 20_000) -> ExpectedCounts:
+                    seed: int = 0, chunk: int | None = None) -> ExpectedCounts:
     """Exact finite-N expected numbers of critical points by index and energy band.
 
     Parameters
@@ -94,8 +94,9 @@ def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_0
         Number of GOE matrices (≥ 2); the standard error falls as ``1/sqrt(n_samples)``.
     seed : int
         Seed of a private ``numpy.random.Generator``.
-    chunk : int
-        Matrices diagonalised per batch (memory ``chunk · n²`` floats).
+    chunk : int, optional
+        Matrices diagonalised per batch; default about 8 million floats of work arrays
+        (``chunk · n · max(n, B)``).
 
     Returns
     -------
@@ -110,13 +111,13 @@ def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_0
     n = _int(n, "n", 1)
     p = _int(p, "p", 2)
     n_samples = _int(n_samples, "n_samples", 2)
-    chunk = _int(chunk, "chunk", 1)
     edges = np.array([-np.inf, np.inf]) if energy_edges is None else np.asarray(energy_edges, float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.isnan(edges)) or np.any(np.diff(edges) <= 0):
         raise ValueError("energy_edges must be an increasing 1-D array of at least 2 edges")
     prefactor = 2.0 * np.sqrt(2.0 / p) * (p - 1.0) ** (n / 2.0)
     to_energy = np.sqrt(2.0 * (p - 1.0) / p)  # u = λ_k · sqrt(2(p−1)/p)
     n_bands = edges.size - 1
+    chunk = max(1, 2**23 // (n * max(n, n_bands))) if chunk is None else _int(chunk, "chunk", 1)
 
     rng = np.random.default_rng(seed)
     s1 = np.zeros((n, n_bands))
