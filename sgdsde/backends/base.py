@@ -25,11 +25,15 @@ class Backend:
 
     def advance(self, integrator: Integrator, sde, state: State, step0: int, n_steps: int,
                 dt: float, seed: int, particles: np.ndarray, max_abs: float,
-                diverged: np.ndarray) -> None:
+                diverged: np.ndarray) -> int | None:
         """Advance ``state`` in place by ``n_steps`` steps starting at absolute step ``step0``.
 
         Particles that leave ``|x_k| <= max_abs`` (or become NaN) get their step recorded in
         ``diverged`` (−1 otherwise); the driver stops at the end of such a chunk.
+
+        Returns None when the state reached ``step0 + n_steps``, or the absolute step it
+        reached when the whole cloud stopped early at a divergence (batched paths do; fused
+        kernels freeze only the diverged particles and take the others to the end).
         """
         noise = self.noise_source(seed, particles, state.x.dtype)
         for n in range(step0, step0 + n_steps):
@@ -39,7 +43,8 @@ class Backend:
                 bad |= ~np.all(np.abs(state.v) <= max_abs, axis=1)
             if bad.any():
                 diverged[bad & (diverged < 0)] = n
-                return
+                return n + 1
+        return None
 
     def observe(self, save, sde, state: State) -> dict[str, np.ndarray]:
         """The observables of ``save`` at ``state``, as NumPy arrays (for the driver's records).

@@ -254,7 +254,8 @@ class CupyBackend(Backend):
             if bool(bad.any()):
                 bad = bad.get()
                 diverged[bad & (diverged < 0)] = n
-                return
+                return n + 1
+        return None
 
     def _device_diverged(self, diverged: np.ndarray):
         """The device mirror of the driver's ``diverged`` array, uploaded once per run."""

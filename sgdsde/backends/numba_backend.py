@@ -78,7 +78,8 @@ class NumbaBackend(Backend):
                                             diverged)
                 state.n_grad_evals += 1
                 if (diverged >= 0).any():
-                    break
+                    state.x = x
+                    return n + 1
             state.x = x
             return None
         kind = np.int64(sde.landscape.fused_kind)
