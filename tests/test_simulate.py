@@ -1,0 +1,353 @@
+"""The driver: records, results on disk, checkpoints, interruption, divergence, bad input,
+and Brownian motion on the sphere."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sgdsde.integrators import ALL, BAOAB, MALA, EulerMaruyama, Heun, LeimkuhlerMatthews
+from sgdsde.landscapes.base import Landscape
+from sgdsde.landscapes.toy import DoubleWell, Quadratic
+from sgdsde.manifolds import Sphere
+from sgdsde.results import DivergenceError, Trajectory
+from sgdsde.save import SaveAt
+from sgdsde.sde import LangevinSDE
+from sgdsde.simulate import simulate
+
+IDS = [c.name for c in ALL]
+
+
+def _sde(integ, dim=2, temperature=0.3):
+    return LangevinSDE(DoubleWell(dim=dim), temperature=temperature,
+                       friction=1.0 if integ.underdamped else None)
+
+
+def _x0(m=16, dim=2):
+    return np.linspace(-1.2, 1.2, m * dim).reshape(m, dim)
+
+
+# ----------------------------------------------------------------------------- records
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_saveat_records_times_shapes_and_builtins(backend):
+    integ, m, d = BAOAB(), 16, 2
+    sde = _sde(integ, d)
+    save = SaveAt(every=10, observables={"energy": "energy", "kinetic": "kinetic_energy",
+                                         "mean": "mean", "cloud": "position",
+                                         "x0 > 0": lambda x: x[:, 0] > 0})
+    traj = simulate(sde, integ, _x0(m, d), dt=0.02, n_steps=35, t0=1.5, save=save, seed=3,
+                    backend=backend, progress=False)
+    np.testing.assert_array_equal(traj.steps, [0, 10, 20, 30, 35])  # start, every 10, the last
+    np.testing.assert_allclose(traj.ts, 1.5 + 0.02 * traj.steps)
+    n_rec = traj.steps.size
+    obs = traj.observables
+    assert obs["energy"].shape == obs["kinetic"].shape == obs["x0 > 0"].shape == (n_rec, m)
+    assert obs["mean"].shape == (n_rec, d) and obs["cloud"].shape == (n_rec, m, d)
+    assert obs["x0 > 0"].dtype == bool
+    np.testing.assert_array_equal(obs["cloud"][0], _x0(m, d))
+    np.testing.assert_array_equal(obs["cloud"][-1], traj.final)
+    np.testing.assert_allclose(obs["energy"][-1], sde.landscape.energy(traj.final))
+    np.testing.assert_allclose(obs["kinetic"][-1], 0.5 * np.sum(traj.final_velocity**2, axis=1))
+    np.testing.assert_allclose(obs["mean"], obs["cloud"].mean(axis=1))
+    assert traj.step == 35 and traj.completed and not traj.stats["interrupted"]
+    assert traj.final.shape == (m, d) and traj.final_velocity.shape == (m, d)
+    for array in (traj.ts, traj.final, obs["energy"]):  # frozen
+        with pytest.raises(ValueError):
+            array[...] = 0
+
+
+def test_saveat_without_start_and_counting_stats():
+    integ = EulerMaruyama()
+    traj = simulate(_sde(integ), integ, _x0(), dt=0.01, t1=0.4, seed=1, progress=False,
+                    save=SaveAt(every=20, start=False, observables={"e": "energy"}))
+    np.testing.assert_array_equal(traj.steps, [20, 40])
+    s = traj.stats
+    assert s["n_steps"] == 40 and s["n_grad_evals"] == 40
+    assert s["wall_time"] > 0 and s["particle_steps_per_s"] > 0
+    st = traj.settings
+    assert (st["integrator"], st["dt"], st["target_step"], st["seed"]) == ("EulerMaruyama", 0.01, 40, 1)
+
+
+def test_settings_rerun_the_same_path():
+    """seed=None draws a seed, recorded in the settings: rerunning with it gives the same cloud."""
+    integ = Heun()
+    first = simulate(_sde(integ), integ, _x0(), dt=0.01, n_steps=30, progress=False)
+    again = simulate(_sde(integ), integ, _x0(), dt=first.settings["dt"], n_steps=30,
+                     seed=first.settings["seed"], progress=False)
+    np.testing.assert_array_equal(first.final, again.final)
+
+
+def test_kinetic_energy_needs_velocities():
+    integ = EulerMaruyama()
+    with pytest.raises(ValueError, match="kinetic_energy needs underdamped"):
+        simulate(_sde(integ), integ, _x0(), dt=0.01, n_steps=2, progress=False,
+                 save=SaveAt(observables={"k": "kinetic_energy"}))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"every": 0}, ValueError, "every must be an integer number of steps >= 1"),
+    ({"every": 2.5}, ValueError, "every"),
+    ({"every": True}, ValueError, "every"),
+    ({"observables": {"e": "free_energy"}}, ValueError, "unknown built-in 'free_energy'"),
+    ({"observables": {"e": 3}}, TypeError, "observable 'e' must be a callable"),
+])
+def test_saveat_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        SaveAt(**kwargs)
+
+
+# ----------------------------------------------------------------------------- save / load
+def test_trajectory_save_load_round_trip(tmp_path):
+    integ = MALA()
+    traj = simulate(_sde(integ), integ, _x0().astype(np.float32), dt=0.05, n_steps=25, seed=8,
+                    progress=False, save=SaveAt(every=5, observables={"e": "energy", "m": "mean"}))
+    path = traj.save(tmp_path / "run.npz")
+    back = Trajectory.load(path)
+    for name in ("ts", "steps", "final"):
+        a, b = getattr(traj, name), getattr(back, name)
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert back.final.dtype == np.float32 and back.final_velocity is None
+    assert back.observables.keys() == traj.observables.keys()
+    for k in traj.observables:
+        np.testing.assert_array_equal(back.observables[k], traj.observables[k])
+    assert back.stats == traj.stats and back.settings == traj.settings and back.step == traj.step
+    assert not back.final.flags.writeable
+    assert not list(tmp_path.glob("*.tmp*"))  # the atomic write leaves no temporary file
+
+
+def test_underdamped_round_trip_keeps_velocities(tmp_path):
+    integ = BAOAB()
+    traj = simulate(_sde(integ), integ, _x0(), dt=0.05, n_steps=5, seed=8, progress=False)
+    back = Trajectory.load(traj.save(tmp_path / "u.npz"))
+    np.testing.assert_array_equal(back.final_velocity, traj.final_velocity)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+class InterruptAt:
+    """An observable that raises KeyboardInterrupt (a simulated Ctrl-C) at its n-th call."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, 0
+
+    def __call__(self, x):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return x[:, 0].copy()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("cls", ALL, ids=IDS)
+def test_interrupt_returns_the_partial_run_and_resume_is_identical(cls, backend, tmp_path):
+    """Ctrl-C at the 4th record (step 30): the partial trajectory comes back with
+    stats["interrupted"]; resuming from it (and from the checkpoint file) reaches the final
+    cloud, velocities and records of an uninterrupted run bit for bit."""
+    integ = cls()
+    sde = _sde(integ)
+    kw = dict(dt=0.02, n_steps=70, seed=21, backend=backend, progress=False)
+    whole = simulate(sde, integ, _x0(), save=SaveAt(every=10, observables={"x": InterruptAt(0)}), **kw)
+
+    ckpt = tmp_path / "ckpt.npz"
+    part = simulate(sde, integ, _x0(), save=SaveAt(every=10, observables={"x": InterruptAt(4)}),
+                    checkpoint=ckpt, **kw)
+    assert part.stats["interrupted"] and not part.completed
+    assert part.step == 30
+    assert part.ts.size == part.observables["x"].shape[0] == 3  # records of steps 0, 10, 20
+    on_disk = Trajectory.load(ckpt)
+    assert on_disk.step == 30 and on_disk.stats["interrupted"]
+
+    observe = SaveAt(every=10, observables={"x": InterruptAt(0)})
+    for prior in (part, ckpt):
+        rest = simulate(sde, integ, resume=prior, save=observe, dt=kw["dt"], backend=backend,
+                        progress=False)
+        assert rest.completed and not rest.stats["interrupted"]
+        assert rest.step == 70 and rest.stats["n_steps"] == 70
+        assert np.array_equal(rest.final, whole.final)
+        if integ.underdamped:
+            assert np.array_equal(rest.final_velocity, whole.final_velocity)
+        np.testing.assert_array_equal(rest.steps, whole.steps)
+        np.testing.assert_array_equal(rest.observables["x"], whole.observables["x"])
+        if isinstance(integ, MALA):
+            assert rest.stats["n_accepted_total"] == whole.stats["n_accepted_total"]
+
+
+def test_checkpoint_file_is_written_during_the_run(tmp_path):
+    """Every ``checkpoint_every`` steps the file holds the state; resuming it with a later
+    target continues the identical path."""
+    integ = LeimkuhlerMatthews()
+    sde = _sde(integ)
+    ckpt = tmp_path / "c.npz"
+    kw = dict(dt=0.02, seed=5, progress=False)
+    whole = simulate(sde, integ, _x0(), n_steps=90, **kw)
+    first = simulate(sde, integ, _x0(), n_steps=40, checkpoint=ckpt, checkpoint_every=15, **kw)
+    assert Trajectory.load(ckpt).step == 40 and first.completed
+    extended = simulate(sde, integ, resume=ckpt, n_steps=90, **kw)
+    assert np.array_equal(extended.final, whole.final)
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    integ = EulerMaruyama()
+    part = simulate(_sde(integ), integ, _x0(), dt=0.02, n_steps=10, seed=1, progress=False)
+    with pytest.raises(ValueError, match="resume: the run used dt = 0.02"):
+        simulate(_sde(integ), integ, resume=part, dt=0.01, progress=False)
+    with pytest.raises(ValueError, match="resume: the run used EulerMaruyama, not Heun"):
+        simulate(_sde(integ), Heun(), resume=part, dt=0.02, progress=False)
+    with pytest.raises(ValueError, match="resume: the run's SDE"):
+        simulate(_sde(integ, temperature=0.5), integ, resume=part, dt=0.02, progress=False)
+    with pytest.raises(ValueError, match="precedes the checkpoint's step 10"):
+        simulate(_sde(integ), integ, resume=part, dt=0.02, n_steps=5, progress=False)
+
+
+# ----------------------------------------------------------------------------- divergence
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # NumPy on the way up
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("cls", [EulerMaruyama, Heun, LeimkuhlerMatthews], ids=lambda c: c.name)
+def test_divergence_names_step_and_particles(cls, backend, tmp_path):
+    """Double well with dt = 1 (gradient descent, T = 0): x ← x − 4x(x² − 1) grows like x³
+    from x = 2 and x = −3, past sqrt(max float) within a few steps, while the stationary
+    points ±1 and 0 stay put exactly.  The partial trajectory is the state where the run
+    stopped: the batched NumPy path stops the whole cloud after the bad step, the fused
+    kernels freeze the bad particles and take the others to the end of the chunk (records
+    every 10 steps)."""
+    sde = LangevinSDE(DoubleWell(), temperature=0.0)
+    x0 = np.array([[1.0], [-1.0], [0.0], [2.0], [-3.0]])
+    ckpt = tmp_path / "div.npz"
+    with pytest.raises(DivergenceError) as info:
+        simulate(sde, cls(), x0, dt=1.0, n_steps=50, seed=0, backend=backend, progress=False,
+                 checkpoint=ckpt, save=SaveAt(every=10, observables={"x": lambda x: x[:, 0]}))
+    err = info.value
+    assert {4} <= set(err.particles.tolist()) <= {3, 4}  # x = −3 blows up first
+    assert err.step == (2 if cls is Heun else 4)  # Heun's predictor overshoots sooner
+    message = str(err)
+    assert f"at step {err.step} (t = {err.step})" in message and "dt = 1" in message
+    assert all(str(p) in message for p in err.particles)
+    partial = err.trajectory
+    assert isinstance(partial, Trajectory) and not partial.completed
+    assert partial.step == (err.step + 1 if backend == "numpy" else 10)
+    np.testing.assert_array_equal(partial.final[:3, 0], [1.0, -1.0, 0.0])
+    np.testing.assert_array_equal(partial.steps, [0])  # no record after the blow-up
+    assert Trajectory.load(ckpt).step == partial.step
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(("change", "error", "match"), [
+    ({"x0": np.zeros(2)}, ValueError, r"x0 must have shape \(n_particles, 2\).*\(1, d\)"),
+    ({"x0": np.zeros((4, 3))}, ValueError, r"x0 must have shape \(n_particles, 2\), got \(4, 3\)"),
+    ({"x0": np.zeros((4, 2), dtype=np.complex128)}, TypeError, "x0 must be a float32 or float64"),
+    ({"x0": np.array([["a", "b"]])}, TypeError, "x0 must be a float32 or float64"),
+    ({"x0": np.array([[0.0, 1.0], [np.nan, 0.0]])}, ValueError, r"x0 contains NaN or inf \(particle 1\)"),
+    ({"x0": np.array([[np.inf, 1.0]])}, ValueError, "x0 contains NaN or inf"),
+    ({"x0": None}, ValueError, "x0 is required"),
+    ({"dt": 0.0}, ValueError, "dt must be a finite number > 0, got 0.0"),
+    ({"dt": -0.1}, ValueError, "dt must be a finite number > 0"),
+    ({"dt": np.nan}, ValueError, "dt must be a finite number > 0"),
+    ({"dt": np.inf}, ValueError, "dt must be a finite number > 0"),
+    ({"backend": "jax"}, ValueError, "unknown backend 'jax': choose one of numpy, numba, cupy"),
+    ({"n_steps": None}, ValueError, "give exactly one of t1= .* or n_steps="),
+    ({"t1": 1.0}, ValueError, "give exactly one of t1="),
+    ({"n_steps": -3}, ValueError, "n_steps must be an integer >= 0"),
+    ({"n_steps": 2.5}, ValueError, "n_steps must be an integer >= 0"),
+    ({"n_steps": None, "t1": 0.105}, ValueError, "not a whole number of steps"),
+    ({"n_steps": None, "t1": -1.0}, ValueError, "t1 must be finite and >= t0"),
+    ({"seed": -5}, ValueError, r"seed must lie in \[0, 2\*\*64\)"),
+    ({"seed": 1.5}, TypeError, "seed must be an int"),
+    ({"v0": np.zeros((4, 2))}, ValueError, "v0 is only used by underdamped dynamics"),
+    ({"particle_offset": -1}, ValueError, "particle_offset must be >= 0"),
+    ({"checkpoint_every": 0}, ValueError, "checkpoint_every must be >= 1"),
+    ({"save": {"every": 10}}, TypeError, "save must be a SaveAt"),
+    ({"sde": DoubleWell()}, TypeError, "sde must be a LangevinSDE"),
+    ({"integrator": EulerMaruyama}, TypeError, "integrator must be an Integrator"),
+    ({"integrator": BAOAB()}, ValueError, "BAOAB integrates underdamped"),
+])
+def test_bad_input_names_the_parameter(change, error, match):
+    args = {"sde": _sde(EulerMaruyama()), "integrator": EulerMaruyama(), "x0": np.zeros((4, 2)),
+            "dt": 0.01, "n_steps": 10, "progress": False} | change
+    with pytest.raises(error, match=match):
+        simulate(**args)
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"v0": np.zeros((3, 2))}, r"v0 must have the shape of x0 \(4, 2\), got \(3, 2\)"),
+    ({"v0": np.full((4, 2), np.nan)}, "v0 contains NaN or inf"),
+    ({"v0": np.zeros((4, 5))}, r"v0 must have shape \(n_particles, 2\)"),
+])
+def test_bad_velocities(change, match):
+    with pytest.raises(ValueError, match=match):
+        simulate(_sde(BAOAB()), BAOAB(), np.zeros((4, 2)), dt=0.01, n_steps=1, progress=False, **change)
+
+
+@pytest.mark.parametrize(("build", "match"), [
+    (lambda: LangevinSDE(DoubleWell(), temperature=-0.1), "temperature must be >= 0, got -0.1"),
+    (lambda: LangevinSDE(DoubleWell(), temperature=np.nan), "temperature must be a finite number"),
+    (lambda: LangevinSDE(DoubleWell()), "give exactly one of temperature= or noise="),
+    (lambda: LangevinSDE(DoubleWell(), temperature=1.0, friction=0.0),
+     "friction must be a finite number > 0"),
+    (lambda: LangevinSDE(DoubleWell(), temperature=1.0, friction=1.0, mass=-1.0), "mass must be"),
+    (lambda: Sphere(0.0), "radius must be a finite number > 0"),
+])
+def test_bad_sde_input(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_x0_off_the_sphere():
+    sde = LangevinSDE(FreeOnSphere(4), temperature=1.0)
+    x0 = np.ones((3, 4))
+    x0[1] *= 1.01  # |x| = 2.02, the sphere has radius 2
+    off = r"x0 must lie on the sphere \|x\| = 2 .* particle 1 has \|x\| = 2.02"
+    with pytest.raises(ValueError, match=off):
+        simulate(sde, EulerMaruyama(), x0, dt=0.01, n_steps=1, progress=False)
+    with pytest.raises(ValueError, match="MALA is defined on Euclidean space only"):
+        simulate(sde, MALA(), np.ones((3, 4)), dt=0.01, n_steps=1, progress=False)
+
+
+# ----------------------------------------------------------------------------- the sphere
+class FreeOnSphere(Landscape):
+    """Zero potential on the sphere |x|² = N in R^N: Brownian motion on the sphere."""
+
+    fused_kind = None
+
+    def __init__(self, n):
+        self.dim = n
+        self.manifold = Sphere(math.sqrt(n))
+
+    def energy(self, x):
+        return np.zeros(x.shape[0], dtype=x.dtype)
+
+    def grad(self, x):
+        return np.zeros_like(x)
+
+    def __repr__(self):
+        return f"FreeOnSphere({self.dim})"
+
+
+@pytest.mark.parametrize("cls", [EulerMaruyama, Heun], ids=lambda c: c.name)
+def test_brownian_motion_on_the_sphere(cls):
+    """REFERENCE §3: E[x(t)·x(0)] = N exp(−T(N−1)t/N), within 5 SE at every record
+    (SE = sd/sqrt(M) of the per-particle overlaps; the O(h) bias of the retraction,
+    ~ t (T(N−1)/N)² h ≈ 1e-3, is ten times smaller).  |x|² = N to 1e-12 after every step."""
+    n, temperature, m, dt = 8, 1.0, 4000, 1e-3
+    sde = LangevinSDE(FreeOnSphere(n), temperature=temperature)
+    x0 = sde.manifold.random(m, n, seed=4)
+    # Euler–Maruyama takes the fused noise-and-update pass of the Numba backend, Heun the
+    # reference step with Numba noise: both retract onto the sphere after every step.
+    traj = simulate(sde, cls(), x0, dt=dt, t1=1.0, seed=6, backend="numba", progress=False,
+                    save=SaveAt(every=1, observables={
+                        "norm2": lambda x: np.einsum("md,md->m", x, x),
+                        "overlap": lambda x: np.einsum("md,md->m", x, x0) / n}))
+    np.testing.assert_allclose(traj.observables["norm2"], n, rtol=0, atol=1e-12 * n)
+    q = traj.observables["overlap"][::100]
+    expected = np.exp(-temperature * (n - 1) * traj.ts[::100] / n)
+    se = q.std(axis=1) / math.sqrt(m)
+    assert np.all(np.abs(q.mean(axis=1) - expected) <= 5 * se + 1e-12)
+    assert q.mean(axis=1)[-1] < 0.5  # the cloud decorrelated: the test is not vacuous
+
+
+def test_integer_x0_becomes_float64():
+    integ = EulerMaruyama()
+    traj = simulate(LangevinSDE(Quadratic(np.eye(2)), temperature=0.1), integ,
+                    np.ones((3, 2), dtype=np.int32), dt=0.1, n_steps=3, seed=1, progress=False)
+    assert traj.final.dtype == np.float64
