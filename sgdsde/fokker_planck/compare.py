@@ -146,7 +146,8 @@ def compare_with_cloud(evolution: DensityEvolution, clouds, *, metrics: Sequence
         p = evolution.at(t)
         hist = histogram_density(x, edges)
         sizes.append(x.shape[0])
-        outside.append(1.0 - grid.integrate(hist))
+        inside = np.all((x >= np.array(grid.lower)) & (x <= np.array(grid.upper)), axis=1)
+        outside.append(1.0 - inside.mean())
         for m in metrics:
             dist[m].append(distance_fns[m](hist, p))
             f_mean, f_std = sampling_noise_floor(p, edges, x.shape[0], m, n_repeats=n_repeats, seed=seed)
