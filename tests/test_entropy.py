@@ -236,3 +236,28 @@ def test_bad_input_is_reported_clearly():
         knn_entropy(np.array([[0.0], [np.nan], [1.0]]), k=1)
     with pytest.raises(TypeError, match="real array"):
         knn_entropy(np.array(["a", "b"]))
+
+
+# -------------------------------------------------------------------------------- example
+def test_entropy_vs_temperature_example_smoke(tmp_path):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "entropy_vs_temperature.py"
+    module = runpy.run_path(str(script))
+    figure = module["main"](["--smoke", "--out", str(tmp_path)])
+    assert figure.exists() and figure.stat().st_size > 10_000
+    # The quadrature reference obeys F = −T ln Z and S = ln Z + E[U]/T at T = 0.3.
+    u, s, f = module["exact_thermodynamics"](0.3)
+    assert f == pytest.approx(u - 0.3 * s)
+    z = integrate_partition_function(0.3)
+    assert f == pytest.approx(-0.3 * np.log(z), rel=1e-8)
+
+
+def integrate_partition_function(temperature):
+    """Z of (x² − 1)² + y²/2 by 2-D quadrature over a box holding all the weight."""
+    from scipy import integrate
+
+    z, _ = integrate.dblquad(lambda y, x: np.exp(-((x * x - 1) ** 2 + 0.5 * y * y) / temperature),
+                             -3, 3, -8, 8, epsabs=0, epsrel=1e-11)
+    return z
