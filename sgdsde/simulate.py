@@ -165,6 +165,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         if x0 is None:
             raise ValueError("x0 is required (unless resume= is given)")
         x = check_cloud(x0, sde.dim, "x0").copy()
+        if x.shape[0] == 0:
+            raise ValueError(f"x0 must hold at least one particle, got shape {x.shape}")
         bad = ~np.all(np.isfinite(x), axis=1)
         if bad.any():
             raise ValueError(f"x0 contains NaN or inf (particle {int(np.argmax(bad))})")
