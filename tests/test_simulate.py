@@ -241,6 +241,7 @@ def test_divergence_names_step_and_particles(cls, backend, tmp_path):
     ({"x0": np.array([[0.0, 1.0], [np.nan, 0.0]])}, ValueError, r"x0 contains NaN or inf \(particle 1\)"),
     ({"x0": np.array([[np.inf, 1.0]])}, ValueError, "x0 contains NaN or inf"),
     ({"x0": None}, ValueError, "x0 is required"),
+    ({"x0": np.zeros((0, 2))}, ValueError, r"x0 must hold at least one particle, got shape \(0, 2\)"),
     ({"dt": 0.0}, ValueError, "dt must be a finite number > 0, got 0.0"),
     ({"dt": -0.1}, ValueError, "dt must be a finite number > 0"),
     ({"dt": np.nan}, ValueError, "dt must be a finite number > 0"),
