@@ -173,6 +173,16 @@ def main(argv=None):
     enumerated_min = np.array([np.sum((en <= g) & (idx == 0)) for g in grid]) / n_draws
     ok = enumerated_min > 0
     ax.plot(grid[ok], np.log(enumerated_min[ok]) / n_big, "*", color=colors[0], mec="crimson", ms=7)
+    zoom = ax.inset_axes([0.1, 0.62, 0.36, 0.34])  # the layers −E_0 < −E_1 < … < −E_∞
+    uz = np.linspace(-1.665, -1.625, 300)
+    zoom.plot(uz, complexity(uz, P), "k", lw=2)
+    for k, color in enumerate(colors):
+        zoom.plot(uz, complexity_by_index(uz, k, P), color=color, lw=1.3)
+        zoom.axvline(layer_energy(k, P), color=color, ls="--", lw=0.8)
+    zoom.axhline(0.0, color="gray", lw=0.6)
+    zoom.set(ylim=(-0.012, 0.02))
+    zoom.tick_params(labelsize=6)
+    zoom.set_title(r"layers $-E_k$ (zeros of $\Theta_{k,3}$)", fontsize=7)
     ax.axvline(-e_inf, color="gray", ls=":", lw=1)
     ax.axvline(layer_energy(0, P), color="gray", ls="--", lw=1)
     ax.set(xlabel="energy per spin u", ylabel="complexity (1/N) ln E Crt", ylim=(-0.2, 0.5),

@@ -223,3 +223,17 @@ def test_pspin_p3_counts_match_exact_expectation_at_n3():
     total = counts.sum(axis=1)
     se_total = np.hypot(total.std(ddof=1) / np.sqrt(n_draws), exact.total_stderr)
     assert abs(total.mean() - exact.total) < 4 * se_total
+
+
+@pytest.mark.slow
+def test_example_smoke(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "critical_points_vs_complexity.py"
+    spec = importlib.util.spec_from_file_location("critical_points_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(["--smoke", "--out", str(tmp_path)])
+    assert (tmp_path / "critical_points_vs_complexity_smoke.png").stat().st_size > 10_000
+    assert [r[0] for r in rows] == [3, 4] and all(r[-1] for r in rows)  # complete at N = 3, 4
