@@ -351,3 +351,272 @@ def test_cuda_source_compiles_for_the_gpu(tmp_path, source):
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.ptx").read_text().count(".entry") == len(names)
+
+
+# --------------------------------------------------------------------------- the backend, emulated
+# The CuPy backend's own code (module loading, launch arguments, device residency between
+# chunks, divergence counter, observables) run against the kernels of fused.cu and pspin.cu
+# compiled for the host.  A minimal stand-in for CuPy: arrays are an ndarray subclass, and a
+# RawModule compiles its code with g++, each thread of a launch run in turn.  Every launch
+# checks its arguments against the kernel's C++ signature (count, pointer or scalar, integer
+# or floating point, byte size of scalars and of pointees).
+
+PRELUDE = r"""
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+struct sgd_dim3 { unsigned int x = 0, y = 0, z = 0; };
+static sgd_dim3 threadIdx, blockIdx, blockDim, gridDim;
+#define __global__
+#define __shared__ static
+#define __syncthreads() ((void)0)
+template <typename T> static T atomicAdd(T* p, T v) { T old = *p; *p += v; return old; }
+"""
+
+LAUNCHERS = r"""
+template <typename... A, std::size_t... I>
+static void sgd_call(void (*f)(A...), void** args, std::index_sequence<I...>) {
+    f(*static_cast<typename std::remove_cv<A>::type*>(args[I])...);
+}
+template <typename... A>
+static void sgd_launch(void (*f)(A...), void** args, long long n) {
+    gridDim.x = (unsigned)n; blockDim.x = 1; threadIdx.x = 0;  // one thread per block, in turn
+    for (long long t = 0; t < n; ++t) {
+        blockIdx.x = (unsigned)t;
+        sgd_call(f, args, std::index_sequence_for<A...>{});
+    }
+}
+template <typename T> static int sgd_kind() {
+    return std::is_pointer<T>::value ? 0 : (std::is_floating_point<T>::value ? 2 : 1);
+}
+template <typename T> static int sgd_size() {
+    if constexpr (std::is_pointer<T>::value) return (int)sizeof(typename std::remove_pointer<T>::type);
+    else return (int)sizeof(T);
+}
+template <typename... A> static int sgd_signature(void (*)(A...), int* kinds, int* sizes) {
+    const int k[] = {sgd_kind<A>()...}, s[] = {sgd_size<A>()...};
+    std::memcpy(kinds, k, sizeof(k));
+    std::memcpy(sizes, s, sizeof(s));
+    return (int)sizeof...(A);
+}
+"""
+
+
+class _FakeDeviceArray(np.ndarray):
+    """A 'device' array: results of NumPy calls stay 'on the device'; ``get()`` copies to the host."""
+
+    def get(self):
+        return np.array(self.view(np.ndarray))
+
+
+class _FakeKernel:
+    def __init__(self, lib, index, name):
+        self.name = name
+        self._launch = getattr(lib, f"sgd_launch_{index}")
+        kinds, sizes = (ctypes.c_int * 64)(), (ctypes.c_int * 64)()
+        n = getattr(lib, f"sgd_signature_{index}")(kinds, sizes)
+        self.signature = list(zip(kinds[:n], sizes[:n], strict=True))
+
+    def __call__(self, grid, block, args):
+        n_params = len(self.signature)
+        assert len(args) == n_params, f"{self.name}: {len(args)} arguments for {n_params} parameters"
+        keep, ptrs = [], (ctypes.c_void_p * len(args))()
+        for j, (arg, (kind, size)) in enumerate(zip(args, self.signature, strict=True)):
+            if kind == 0:
+                assert isinstance(arg, _FakeDeviceArray) and arg.flags.c_contiguous, (self.name, j, type(arg))
+                assert arg.itemsize == size, f"{self.name} argument {j}: {arg.dtype} for {size}-byte elements"
+                cell = ctypes.c_void_p(arg.ctypes.data)
+            else:
+                assert isinstance(arg, np.generic), f"{self.name} argument {j}: untyped {arg!r}"
+                floating = kind == 2
+                what = f"a {size}-byte {'real' if floating else 'integer'}"
+                assert (arg.dtype.kind == "f") == floating and arg.itemsize == size, (
+                    f"{self.name} argument {j}: {arg.dtype} for {what}")
+                cell = ctypes.create_string_buffer(arg.tobytes(), size)
+            keep.append(cell)
+            ptrs[j] = ctypes.cast(ctypes.pointer(cell) if kind == 0 else cell, ctypes.c_void_p)
+        self._launch(ptrs, ctypes.c_longlong(int(np.prod(grid)) * int(np.prod(block))))
+
+
+class _FakeRawModule:
+    cache: dict = {}
+    build_dir: Path | None = None
+
+    def __init__(self, code, options=(), name_expressions=()):
+        names = list(name_expressions)
+        key = (code, tuple(options), tuple(names))
+        if key not in self.cache:
+            wrappers = "".join(
+                f'extern "C" int sgd_signature_{i}(int* k, int* s) {{ return sgd_signature(&{n}, k, s); }}\n'
+                f'extern "C" void sgd_launch_{i}(void** a, long long t) {{ sgd_launch(&{n}, a, t); }}\n'
+                for i, n in enumerate(names))
+            stem = self.build_dir / f"module{len(self.cache)}"
+            stem.with_suffix(".cpp").write_text(PRELUDE + code + LAUNCHERS + wrappers)
+            cmd = [CXX, "-std=c++17", "-O1", "-ffp-contract=off", "-shared", "-fPIC",
+                   str(stem.with_suffix(".cpp")), "-o", str(stem.with_suffix(".so"))]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr[-3000:]
+            lib = ctypes.CDLL(str(stem.with_suffix(".so")))
+            self.cache[key] = {n: _FakeKernel(lib, i, n) for i, n in enumerate(names)}
+        self._kernels = self.cache[key]
+
+    def get_function(self, name):
+        return self._kernels[name]  # KeyError for a name that was not instantiated
+
+
+def _fake_cupy():
+    import types
+
+    fake = types.ModuleType("cupy")
+    fake.__version__ = "host-emulation"
+    fake.ndarray = _FakeDeviceArray
+    for name in ("float32", "float64", "int32", "int64"):
+        setattr(fake, name, getattr(np, name))
+
+    def asarray(a, dtype=None):
+        if isinstance(a, _FakeDeviceArray) and (dtype is None or a.dtype == dtype):
+            return a
+        return np.array(a, dtype=dtype, copy=True).view(_FakeDeviceArray)
+
+    def ascontiguousarray(a, dtype=None):
+        a = asarray(a, dtype)
+        return a if a.flags.c_contiguous else np.ascontiguousarray(a).view(_FakeDeviceArray)
+
+    fake.asarray, fake.ascontiguousarray = asarray, ascontiguousarray
+    fake.empty = lambda shape, dtype=np.float64: np.empty(shape, dtype).view(_FakeDeviceArray)
+    fake.zeros = lambda shape, dtype=np.float64: np.zeros(shape, dtype).view(_FakeDeviceArray)
+    fake.empty_like = lambda a: np.empty_like(a).view(_FakeDeviceArray)
+    fake.asnumpy = lambda a: a.get() if isinstance(a, _FakeDeviceArray) else np.asarray(a)
+    for name in ("all", "abs", "sum", "matmul", "max"):
+        setattr(fake, name, getattr(np, name))
+    fake.RawModule = _FakeRawModule
+
+    class CUDARuntimeError(RuntimeError):
+        pass
+
+    runtime = types.SimpleNamespace(
+        getDeviceCount=lambda: 1, CUDARuntimeError=CUDARuntimeError,
+        getDeviceProperties=lambda i: {"name": b"host emulation", "totalGlobalMem": 2**34},
+        memGetInfo=lambda: (2**34, 2**34))
+    fake.cuda = types.SimpleNamespace(runtime=runtime)
+    return fake
+
+
+@pytest.fixture(scope="module")
+def emulated(tmp_path_factory):
+    """The backend module and the p-spin module, imported against the CuPy stand-in."""
+    import importlib
+    import sys
+
+    if CXX is None:
+        pytest.skip("no host C++ compiler")
+    _FakeRawModule.build_dir = tmp_path_factory.mktemp("emulated")
+    names = ("cupy", "sgdsde.backends.cupy_backend")
+    saved = {n: sys.modules.pop(n, None) for n in names}
+    sys.modules["cupy"] = _fake_cupy()
+    try:
+        module = importlib.import_module("sgdsde.backends.cupy_backend")
+        yield module
+    finally:
+        for n in names:
+            sys.modules.pop(n, None)
+            if saved[n] is not None:
+                sys.modules[n] = saved[n]
+        import sgdsde.backends as pkg
+
+        if saved["sgdsde.backends.cupy_backend"] is not None:
+            pkg.cupy_backend = saved["sgdsde.backends.cupy_backend"]
+        elif hasattr(pkg, "cupy_backend"):
+            del pkg.cupy_backend
+
+
+@pytest.mark.parametrize("scheme", sorted(INTEGRATORS))
+def test_backend_paths_on_emulated_device_equal_numpy_reference(emulated, scheme):
+    from sgdsde.save import SaveAt
+    from sgdsde.simulate import simulate
+
+    integrator = INTEGRATORS[scheme]
+    landscape = LANDSCAPES["tilted_double_well_2d"]
+    sde = LangevinSDE(landscape, temperature=0.7, friction=1.5 if integrator.underdamped else None)
+    x0 = _start(landscape, 40, np.float64)
+    obs = {"energy": "energy", "mean": "mean", "x0": lambda x: x[:, 0]}
+    if integrator.underdamped:
+        obs["kinetic"] = "kinetic_energy"
+    runs = {}
+    for backend in (emulated.CupyBackend(), "numpy"):
+        runs[str(backend)] = simulate(sde, integrator, x0, dt=0.01, n_steps=23, backend=backend, seed=8,
+                                      save=SaveAt(every=5, observables=obs), particle_offset=17,
+                                      progress=False)
+    gpu, ref = runs["<backend 'cupy' on host emulation>"], runs["numpy"]
+    assert type(gpu.final) is np.ndarray  # brought back to the host
+    assert gpu.stats["fused"]
+    np.testing.assert_allclose(gpu.final, ref.final, rtol=1e-10, atol=1e-12)
+    for name in obs:
+        np.testing.assert_allclose(gpu.observables[name], ref.observables[name], rtol=1e-10, atol=1e-12)
+    assert gpu.stats["n_grad_evals"] == ref.stats["n_grad_evals"]
+    if scheme == "MALA":
+        assert gpu.stats["n_accepted_total"] == ref.stats["n_accepted_total"]
+    if scheme == "BAOAB":
+        np.testing.assert_allclose(gpu.final_velocity, ref.final_velocity, rtol=1e-10, atol=1e-12)
+
+
+def test_backend_float32_and_divergence_on_emulated_device(emulated):
+    from sgdsde.results import DivergenceError
+    from sgdsde.simulate import simulate
+
+    sde = LangevinSDE(LANDSCAPES["tilted_double_well_2d"], temperature=0.7)
+    x0 = _start(sde.landscape, 40, np.float32)
+    gpu = simulate(sde, EulerMaruyama(), x0, dt=0.01, n_steps=20, backend=emulated.CupyBackend(), seed=2,
+                   progress=False)
+    ref = simulate(sde, EulerMaruyama(), x0, dt=0.01, n_steps=20, backend="numpy", seed=2, progress=False)
+    assert gpu.final.dtype == np.float32
+    np.testing.assert_allclose(gpu.final, ref.final, rtol=1e-4, atol=1e-5)
+    # A particle thrown out in a later chunk: the same step and particle as the reference.
+    x0 = np.array([[0.0, 0.0], [2.2, 0.0]])
+    errors = []
+    for backend in (emulated.CupyBackend(), "numpy"):
+        with pytest.raises(DivergenceError) as info:
+            simulate(sde, EulerMaruyama(), x0, dt=0.12, n_steps=60, backend=backend, seed=2, progress=False,
+                     max_abs=1e6)
+        errors.append(info.value)
+    assert errors[0].step == errors[1].step and errors[0].step > 0
+    assert np.array_equal(errors[0].particles, errors[1].particles)
+
+
+def test_backend_unfused_path_on_emulated_device(emulated):
+    # State-dependent noise is not fused: the reference step runs on 'device' arrays with the
+    # generator kernel's normals and the toy gradient kernel.
+    from sgdsde.sde import StateDependentNoise
+    from sgdsde.simulate import simulate
+
+    noise = StateDependentNoise(lambda x, xi: 0.5 * xi * (1.0 + 0.1 * np.tanh(x)), n_noise=2)
+    sde = LangevinSDE(LANDSCAPES["rugged_2d"], noise=noise)
+    x0 = _start(sde.landscape, 30, np.float64)
+    be = emulated.CupyBackend()
+    gpu = simulate(sde, Heun(), x0, dt=0.01, n_steps=12, backend=be, seed=4, progress=False)
+    ref = simulate(sde, Heun(), x0, dt=0.01, n_steps=12, backend="numpy", seed=4, progress=False)
+    assert not gpu.stats["fused"]
+    np.testing.assert_allclose(gpu.final, ref.final, rtol=1e-10, atol=1e-12)
+
+
+def test_device_pspin_on_emulated_device(emulated):
+    from sgdsde.landscapes._pspin_cupy import DevicePSpin
+    from sgdsde.simulate import simulate
+
+    n, p = 9, 3
+    land = DevicePSpin(n, p, seed=4, dtype=np.float64)
+    j = couplings_reference(n, p, seed=4)
+    assert np.array_equal(land.couplings.get(), j)
+    x = land.manifold.random(6, n, seed=1)
+    energy, grad = land.energy_and_grad(x)
+    c = n ** (-(p - 1) / 2)
+    np.testing.assert_allclose(energy, c * np.einsum("ijk,mi,mj,mk->m", j, x, x, x), rtol=1e-12)
+    np.testing.assert_allclose(grad, p * c * np.einsum("ijk,mj,mk->mi", j, x, x), rtol=1e-12, atol=1e-12)
+    # The batched path of the backend: Euler–Maruyama on the sphere, as on the CPU.
+    sde = LangevinSDE(land, temperature=0.3)
+    gpu = simulate(sde, EulerMaruyama(), x, dt=0.01, n_steps=10, backend=emulated.CupyBackend(), seed=3,
+                   progress=False)
+    ref = simulate(sde, EulerMaruyama(), x, dt=0.01, n_steps=10, backend="numpy", seed=3, progress=False)
+    np.testing.assert_allclose(gpu.final, ref.final, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(gpu.final, axis=1), np.sqrt(n), rtol=1e-12)

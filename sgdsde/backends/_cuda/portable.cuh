@@ -5,25 +5,23 @@
 #ifndef SGDSDE_PORTABLE_CUH
 #define SGDSDE_PORTABLE_CUH
 
+// The integer types of the kernels' signatures, the same builtin types on both sides.
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef long long i64;
+
 #ifdef __CUDACC__
 #define SGD_FN __device__ __forceinline__
 #define SGD_METHOD __device__ __forceinline__
 #define SGD_RARE __device__ __noinline__  // rarely taken: called, not inlined
 #define SGD_UNROLL _Pragma("unroll")
-typedef unsigned int u32;
-typedef unsigned long long u64;
-typedef long long i64;
 SGD_FN u32 mulhi32(u32 a, u32 b) { return __umulhi(a, b); }
 #else
 #include <cmath>
-#include <cstdint>
 #define SGD_FN static inline
 #define SGD_METHOD inline
 #define SGD_RARE static
 #define SGD_UNROLL
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t i64;
 using std::exp;
 using std::expm1;
 using std::nan;
