@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")
     plot_density_vs_cloud(evolution, clouds, ax=axes[0], n_bins=80)
     axes[0].plot(grid.axes[0], fp.stationary(), "k:", lw=1.2, label="stationary")
+    axes[0].legend(frameon=False, fontsize="small", title="Fokker–Planck (line), cloud (steps)",
+                   title_fontsize="small")
     axes[0].set_title(f"(a) density and cloud of {n_particles:.0e}, T = {TEMPERATURE}")
 
     obs = evolution.observables
