@@ -97,8 +97,8 @@ def test_batches_weights_and_per_example_gradients_agree(name, seed, batch):
     np.testing.assert_allclose(model.per_example_grads(theta, idx), per_example[np.arange(3)[:, None], idx],
                                atol=1e-12)
     # a shared batch is the same as that batch repeated for every particle
-    np.testing.assert_allclose(model.batch_grad(theta, idx[0]), model.batch_grad(theta, np.tile(idx[0], (3, 1))),
-                               atol=1e-13)
+    np.testing.assert_allclose(model.batch_grad(theta, idx[0]),
+                               model.batch_grad(theta, np.tile(idx[0], (3, 1))), atol=1e-13)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -131,7 +131,8 @@ def test_svag_with_l_equal_one_is_sgd(regression):
     np.testing.assert_array_equal(a.final, b.final)
 
 
-@pytest.mark.parametrize("sampling, replacement", [("with_replacement", True), ("without_replacement", False)])
+@pytest.mark.parametrize("sampling, replacement",
+                         [("with_replacement", True), ("without_replacement", False)])
 def test_stationary_covariance_matches_the_exact_discrete_formula(regression, sampling, replacement):
     """An ensemble at stationarity against the exact (multiplicative-noise) formula."""
     m, lr, batch = 4000, 0.2, 4

@@ -34,8 +34,8 @@ def model():
 @pytest.mark.parametrize("order, band", [(1, (0.9, 1.1)), (2, (1.9, 2.1))])
 def test_weak_error_slopes_of_the_exact_formulas(model, order, band):
     t = 1.0
-    errors = [abs(model.expected_loss_sgd(X0, eta, round(t / eta)) - model.expected_loss_sme(X0, eta, t, order))
-              for eta in ETAS]
+    errors = [abs(model.expected_loss_sgd(X0, eta, round(t / eta))
+                  - model.expected_loss_sme(X0, eta, t, order)) for eta in ETAS]
     slope = np.polyfit(np.log(ETAS), np.log(errors), 1)[0]
     assert band[0] < slope < band[1]
 
@@ -46,9 +46,10 @@ def test_exact_formulas_at_the_ends(model):
     np.testing.assert_allclose(model.expected_loss_sme(X0, 0.02, 0.0, 2), f0, rtol=1e-14)
     lam = np.linalg.eigvalsh(H)
     eta = 0.02  # stationary SGD: ½ Σ λ η²λ² / (1 − (1 − ηλ)²) = ½ Σ ηλ² / (2 − ηλ)
-    np.testing.assert_allclose(model.expected_loss_sgd(X0, eta, 10**6), 0.5 * np.sum(eta * lam**2 / (2 - eta * lam)),
+    np.testing.assert_allclose(model.expected_loss_sgd(X0, eta, 10**6),
+                               0.5 * np.sum(eta * lam**2 / (2 - eta * lam)), rtol=1e-12)
+    np.testing.assert_allclose(model.expected_loss_sme(X0, eta, 1e4, 1), 0.25 * eta * np.sum(lam**2),
                                rtol=1e-12)
-    np.testing.assert_allclose(model.expected_loss_sme(X0, eta, 1e4, 1), 0.25 * eta * np.sum(lam**2), rtol=1e-12)
 
 
 def test_simulated_sgd_matches_the_exact_sgd_formula(model):

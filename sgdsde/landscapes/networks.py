@@ -40,7 +40,8 @@ def _finite_matrix(a, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype}")
     a = a.astype(np.float64)
     if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n_examples, n_features), got shape {a.shape}")
+        raise ValueError(f"{name} must be a non-empty 2-D array (n_examples, n_features), "
+                         f"got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or inf")
     return a
@@ -496,4 +497,5 @@ class TwoLayerMLP(EmpiricalRisk):
 
     def __repr__(self):
         return (f"TwoLayerMLP(n={self.n_examples}, p={self.inputs.shape[1]}, hidden={self.hidden}, "
-                f"outputs={self.n_outputs}, activation={self.activation!r}, loss={self.loss!r}, d={self.dim})")
+                f"outputs={self.n_outputs}, activation={self.activation!r}, loss={self.loss!r}, "
+                f"d={self.dim})")

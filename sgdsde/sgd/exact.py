@@ -217,7 +217,8 @@ def additive_sgd_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     lam, q = linalg.eigh(a)
     denom = lam[:, None] + lam[None, :] - lr * lam[:, None] * lam[None, :]
     if np.any(denom <= 0):
-        raise ValueError(f"SGD has no stationary state for lr = {lr} (needs lr < 2/λ_max = {2 / lam.max():g})")
+        raise ValueError(f"SGD has no stationary state for lr = {lr} "
+                         f"(needs lr < 2/λ_max = {2 / lam.max():g})")
     s = q @ ((lr * (q.T @ c @ q)) / denom) @ q.T
     return 0.5 * (s + s.T)
 

@@ -138,7 +138,8 @@ def noise_trace(loss: EmpiricalRisk, theta, batch_size: int = 1, *, replacement:
     return c2 * total
 
 
-def noise_to_signal(loss: EmpiricalRisk, theta, batch_size: int = 1, *, replacement: bool = True) -> np.ndarray:
+def noise_to_signal(loss: EmpiricalRisk, theta, batch_size: int = 1, *,
+                    replacement: bool = True) -> np.ndarray:
     """The noise-to-signal ratio ``Tr Σ(θ) / |∇f(θ)|²``, shape (M,).
 
     Small ratios mean minibatch SGD follows gradient descent; ratios of order one or more
