@@ -11,6 +11,7 @@ from sgdsde.measure.distances import (
     histogram_density,
     kl_divergence_grid,
     kl_divergence_knn,
+    permutation_noise_floor,
     sampling_noise_floor,
     total_variation_grid,
     wasserstein1,
@@ -191,6 +192,22 @@ def test_wasserstein1_samples():
     assert wasserstein1(a[:, None], b[:, None]) == pytest.approx(wasserstein1(a, b))
 
 
+def test_permutation_noise_floor_separates_equal_from_different_laws():
+    rng = np.random.default_rng(15)
+    a, b = rng.standard_normal(800), rng.standard_normal(1200)
+    mean, std = permutation_noise_floor(a, b, "w1", n_repeats=200, seed=1)
+    # Same law: the observed distance is a draw from the permutation null (5 sd).
+    assert abs(wasserstein1(a, b) - mean) < 5 * std
+    # W1 of two empirical laws of n, m samples scales as sqrt(1/n + 1/m) (≈ 0.046 here).
+    assert 0.02 < mean < 0.1
+    shifted = b + 0.3
+    assert wasserstein1(a, shifted) > permutation_noise_floor(a, shifted, "w1", n_repeats=100)[0] + 5 * std
+    x, y = rng.standard_normal((600, 2)), rng.standard_normal((600, 2))
+    mean, std = permutation_noise_floor(x, y, "kl_knn", n_repeats=40, k=3)
+    assert abs(kl_divergence_knn(x, y, k=3) - mean) < 5 * std
+    assert kl_divergence_knn(x, 1.5 * y, k=3) > mean + 5 * std
+
+
 # ------------------------------------------------------------------------------- bad input
 def test_bad_input_is_reported_clearly():
     rng = np.random.default_rng(14)
@@ -227,3 +244,7 @@ def test_bad_input_is_reported_clearly():
         sampling_noise_floor(np.ones(5), np.linspace(0, 1, 5), 10)
     with pytest.raises(ValueError, match="n_samples"):
         sampling_noise_floor(np.ones(4), np.linspace(0, 1, 5), 0)
+    with pytest.raises(ValueError, match="same dimension"):
+        permutation_noise_floor(a, b)
+    with pytest.raises(ValueError, match="metric must be one of"):
+        permutation_noise_floor(a, a + 1, "tv")

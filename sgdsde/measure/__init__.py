@@ -11,6 +11,7 @@ from .autocorrelation import integrated_autocorrelation_time as integrated_autoc
 from .distances import histogram_density as histogram_density
 from .distances import kl_divergence_grid as kl_divergence_grid
 from .distances import kl_divergence_knn as kl_divergence_knn
+from .distances import permutation_noise_floor as permutation_noise_floor
 from .distances import sampling_noise_floor as sampling_noise_floor
 from .distances import total_variation_grid as total_variation_grid
 from .distances import wasserstein1 as wasserstein1
