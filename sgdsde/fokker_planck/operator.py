@@ -219,6 +219,8 @@ class FokkerPlanck:
         self.grid = grid
         self.landscape = landscape
         self.max_peclet = float(max_peclet)
+        if not self.max_peclet > 0:
+            raise ValueError(f"max_peclet must be > 0 (inf disables the warning), got {max_peclet!r}")
 
         cells = grid.points
         d_cells, d_fn, self.temperature = self._diffusion(dynamics, diffusion, cells)
