@@ -256,9 +256,11 @@ def uniforms(seed: int, particles, step: int, dim: int, stream: int = STREAM_ACC
              dtype=np.float64) -> np.ndarray:
     """Uniforms on the open interval (0, 1), ``(word + 1/2) / 2**32``: the NumPy reference.
 
-    Same arguments and layout as :func:`normals`; returns shape (M, dim).
+    Same arguments and layout as :func:`normals`; returns shape (M, dim).  In float32 the
+    largest words would round up to 1, so they are held at the float just below 1.
     """
     seed = resolve_seed(seed)
     part = _check_position(particles, step, stream).ravel()
     words = _main_words(seed, part, step, dim, stream)
-    return ((words.astype(np.float64) + 0.5) * 2.0**-32).astype(dtype, copy=False)
+    u = ((words.astype(np.float64) + 0.5) * 2.0**-32).astype(dtype, copy=False)
+    return np.minimum(u, np.nextafter(u.dtype.type(1), u.dtype.type(0)))
