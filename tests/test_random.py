@@ -185,6 +185,17 @@ def test_uniforms_in_open_unit_interval():
     assert abs(np.mean(u * u) - 1 / 3) < 5 * math.sqrt(4 / 45 / n)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_words_give_uniforms_inside_the_interval(dtype, monkeypatch):
+    """Words 0 and 2**32 − 1 map strictly inside (0, 1), also after rounding to float32."""
+    extreme = np.array([[0, 1, 2**32 - 128, 2**32 - 1]], dtype=np.uint64)
+    monkeypatch.setattr(rnd, "_main_words", lambda *args: extreme)
+    u = rnd.uniforms(0, np.arange(1), 0, 4, dtype=dtype)
+    assert u.dtype == dtype
+    assert np.all(u > 0) and np.all(u < 1)
+    assert np.all(np.diff(u[0]) >= 0)  # order kept
+
+
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
