@@ -83,11 +83,12 @@ def autocorrelation_function(trace, max_lag: int | None = None) -> np.ndarray:
     return rho[: max_lag + 1]
 
 
-def _sokal(rho: np.ndarray, c: float) -> tuple[float, int]:
-    taus = 2.0 * np.cumsum(rho) - 1.0  # τ̂(M) = 1 + 2 Σ_{t=1}^{M} ρ̂(t)
-    ok = np.arange(len(taus)) >= c * taus
-    window = int(np.argmax(ok)) if ok.any() else len(taus) - 1
-    return float(taus[window]), window
+def _sokal(rho: np.ndarray, c: float) -> np.ndarray:
+    """τ̂ at Sokal's window for each column of ρ̂ (n_lags, k): the smallest M ≥ c τ̂(M)."""
+    taus = 2.0 * np.cumsum(rho, axis=0) - 1.0  # τ̂(M) = 1 + 2 Σ_{t=1}^{M} ρ̂(t)
+    ok = np.arange(len(taus))[:, None] >= c * taus
+    window = np.where(ok.any(axis=0), np.argmax(ok, axis=0), len(taus) - 1)
+    return taus[window, np.arange(taus.shape[1])]
 
 
 def _check_window(c, tol):
@@ -133,10 +134,10 @@ def integrated_autocorrelation_time(trace, c: float = 5.0, tol: float = 50.0,
     rho = _normalised_acf(x)
     n_times = x.shape[0]
     if per_particle:
-        taus = np.array([_sokal(rho[:, j], c)[0] for j in range(rho.shape[1])])
+        taus = _sokal(rho, c)
         worst = float(taus.max())
     else:
-        taus = _sokal(rho.mean(axis=1), c)[0]
+        taus = float(_sokal(rho.mean(axis=1, keepdims=True), c)[0])
         worst = taus
     if tol * worst > n_times:
         warnings.warn(f"the trace spans {n_times} records, fewer than tol·τ = {tol:g} × {worst:.3g}: "

@@ -169,7 +169,7 @@ def wasserstein1_grid(p, q, x) -> float:
 
 
 # ------------------------------------------------------------------------------- histograms
-def _edges_tuple(edges) -> tuple[np.ndarray, ...]:
+def _edges_tuple(edges, max_dims: int = 2) -> tuple[np.ndarray, ...]:
     if isinstance(edges, (tuple, list)) and len(edges) > 0 and np.ndim(edges[0]) == 1:
         out = tuple(np.asarray(e, dtype=np.float64) for e in edges)
     else:
@@ -179,7 +179,7 @@ def _edges_tuple(edges) -> tuple[np.ndarray, ...]:
             raise ValueError(f"edges[{i}] must be a 1-D array of at least 2 edges, got shape {e.shape}")
         if not (np.all(np.isfinite(e)) and np.all(np.diff(e) > 0)):
             raise ValueError(f"edges[{i}] must be finite and strictly increasing")
-    if len(out) > 2:
+    if len(out) > max_dims:
         raise ValueError(f"histograms are 1-D or 2-D: give one or two edge arrays, got {len(out)}")
     return out
 

@@ -115,9 +115,7 @@ def histogram_entropy(samples, bins=32, miller_madow: bool = True) -> float:
             raise ValueError(f"bins must be >= 1, got {bins}")
         counts, edges = np.histogramdd(x, bins=int(bins))
     else:
-        if d > 2 and not isinstance(bins, (tuple, list)):
-            raise ValueError("bins: give a tuple of d edge arrays for d > 1")
-        edges = _edges_tuple(bins) if d <= 2 else tuple(np.asarray(e, dtype=np.float64) for e in bins)
+        edges = _edges_tuple(bins, max_dims=d)
         if len(edges) != d:
             raise ValueError(f"bins: samples have dim {d} but {len(edges)} edge array(s) were given")
         lo = np.array([e[0] for e in edges])
