@@ -15,6 +15,12 @@ and compare them with the exact values by quadrature, ``Z = ∫ e^{−U/T}``,
 ``S = ln Z + E[U]/T``, ``F = −T ln Z`` (the transverse axis adds ½ ln(2πe T/κ) to S).
 Error bars: the spread of the estimator over 8 disjoint sub-clouds divided by sqrt(8).
 
+What it shows (M = 40 000): the k-NN entropy is within 0.02 nats of the exact value at every
+T, slightly low at the lowest T where each well is a narrow, anisotropic bump; the
+histogram sits a few hundredths of a nat low (cells holding a handful of samples, beyond
+what Miller–Madow's first-order correction removes); the Gaussian formula overshoots by a
+margin that grows as T → 0, where the cloud is two narrow, distant bumps.
+
     python examples/entropy_vs_temperature.py            # M = 40 000, 12 temperatures
     python examples/entropy_vs_temperature.py --smoke    # tiny, for the test suite
 """
@@ -66,9 +72,11 @@ def estimate(cloud, energy, temperature, n_split=8):
     """E[U], S and F with each entropy estimator, and their SEs from disjoint sub-clouds."""
     from sgdsde.measure.entropy import free_energy, gaussian_entropy, histogram_entropy, knn_entropy
 
+    n_bins = int(np.sqrt(len(cloud)) / 2)  # per axis: ~4 samples per cell of the box
+    edges = tuple(np.linspace(lo, hi, n_bins + 1) for lo, hi in zip(cloud.min(0), cloud.max(0), strict=True))
     estimators = {
         "k-NN (k = 3)": lambda c: knn_entropy(c, k=3),
-        "histogram (Miller–Madow)": lambda c: histogram_entropy(c, bins=int(np.sqrt(len(c)) / 2)),
+        "histogram (Miller–Madow)": lambda c: histogram_entropy(c, bins=edges),
         "Gaussian (upper bound)": gaussian_entropy,
     }
     out = {"energy": (energy.mean(), energy.std(ddof=1) / np.sqrt(energy.size))}
@@ -143,7 +151,8 @@ def main(argv=None):
         ax.errorbar(temps, s[:, 0] - exact[:, 1], yerr=2 * s[:, 1], fmt=markers[n], ms=4, capsize=2, label=n)
     ax.set(xscale="log", xlabel="temperature T", ylabel="S estimate − S exact (nats)",
            title="(c) entropy error (bars: 2 SE)")
-    ax.legend(frameon=False, fontsize=8)
+    ax.margins(y=0.3)
+    ax.legend(frameon=False, fontsize=8, loc="upper center", ncols=2)
 
     fig.suptitle(f"Double well h(x²−1)² + κy²/2, h = {BARRIER}, κ = {STIFFNESS}: cloud of {n_particles} "
                  "particles vs exact Boltzmann values", fontsize=10)
