@@ -108,6 +108,7 @@ def test_comparison_rejects_bad_input(double_well):
         compare_with_cloud(ev2, {0.0: np.zeros((5, 2))}, metrics=("w1",))
 
 
+@pytest.mark.slow  # ~5 s alone, ~10 s on a loaded machine (interpreter, Numba load, simulation)
 def test_example_smoke(tmp_path):
     script = Path(__file__).parents[1] / "examples" / "double_well_fokker_planck.py"
     done = subprocess.run([sys.executable, str(script), "--smoke", "--out", str(tmp_path)],
