@@ -202,6 +202,43 @@ def test_leimkuhler_matthews_harmonic_variance_is_exactly_T_over_k_on_a_large_cl
     assert abs(var / (temp / k) - 1) < 5 * math.sqrt(2 / m)
 
 
+def _stationary_variance(name, k, temp, h):
+    """Exact stationary position variance of each chain on U = k x²/2 (REFERENCE §3)."""
+    kh = k * h
+    if name == "EulerMaruyama":
+        return temp / (k * (1 - kh / 2))
+    if name == "Heun":  # x' = a x + (1 − kh/2) sqrt(2Th) ξ
+        a = 1 - kh + kh**2 / 2
+        return 2 * temp * h * (1 - kh / 2) ** 2 / (1 - a * a)
+    return temp / k  # Leimkuhler–Matthews, BAOAB: exact at every stable step
+
+
+@on_gpu
+@pytest.mark.parametrize("scheme", ["EulerMaruyama", "Heun", "LeimkuhlerMatthews", "BAOAB"])
+@settings(max_examples=8, deadline=None)
+@given(k=st.floats(0.5, 5.0), temp=st.floats(0.05, 3.0), kh=st.floats(0.2, 1.2))
+def test_property_stationary_variance_of_the_gpu_kernels(scheme, k, temp, kh):
+    # The integrator property tests' oracles on 2^20 particles of the device: the sample
+    # variance within 5 SE, SE = var·sqrt(2/(M − 1)).  Steps: until the slowest mode has
+    # contracted below 1e-16 of the start (37 e-folds).
+    integrator, m = INTEGRATORS[scheme], 2**20
+    h = kh / k
+    if integrator.underdamped:
+        contraction = math.exp(-0.5 * min(2.0, k / 2.0) * h)  # friction 2, mass 1
+    else:
+        contraction = abs(1 - kh + (kh**2 / 2 if scheme == "Heun" else 0.0))
+    n_steps = 1 if contraction < 1e-16 else max(1, math.ceil(37 / -math.log(contraction)))
+    sde = LangevinSDE(Quadratic.isotropic(1, k), temperature=temp,
+                      friction=2.0 if integrator.underdamped else None)
+    traj = simulate(sde, integrator, np.zeros((m, 1)), dt=h, n_steps=n_steps, backend="cupy",
+                    seed=1, save=SaveAt(every=10**6, start=False), progress=False)
+    want = _stationary_variance(scheme, k, temp, h)
+    assert abs(traj.final[:, 0].var() / want - 1) < 5 * math.sqrt(2 / (m - 1))
+    if integrator.underdamped:  # equipartition m⟨v²⟩ = T (1 − h²k/(4m))
+        kinetic = temp * (1 - h * h * k / 4)
+        assert abs(traj.final_velocity[:, 0].var() / kinetic - 1) < 5 * math.sqrt(2 / (m - 1))
+
+
 # --------------------------------------------------------------------------- p-spin
 @on_gpu
 @pytest.mark.parametrize(("n", "p"), [(12, 2), (10, 3), (6, 4)])
