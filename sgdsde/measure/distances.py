@@ -288,7 +288,7 @@ def sampling_noise_floor(density, edges, n_samples: int, metric: str | Callable 
 def kl_divergence_knn(samples_p, samples_q, k: int = 1) -> float:
     """k-nearest-neighbour estimate of ``KL(p‖q)`` from samples of p and of q.
 
-    Wang, Kulkarni & Verdú (2009), eq. (5)::
+    Wang, Kulkarni & Verdú (2009)::
 
         KL ≈ (d/n) Σ_i ln(ν_k(i) / ρ_k(i)) + ln(m / (n − 1)),
 

@@ -161,7 +161,7 @@ def knn_entropy(samples, k: int = 3, prewhiten: bool = False) -> float:
     ``Ĥ = ψ(n) − ψ(k) + ln V_d + (d/n) Σ_i ln r_i`` with r_i the Euclidean distance from
     x_i to its k-th nearest neighbour (`scipy.spatial.cKDTree`), V_d the unit-ball volume
     (Kozachenko & Leonenko, Probl. Inf. Transm. 23, 95 (1987); Kraskov, Stögbauer &
-    Grassberger, Phys. Rev. E 69, 066138 (2004), eq. 20).
+    Grassberger, Phys. Rev. E 69, 066138 (2004)).
 
     Parameters
     ----------

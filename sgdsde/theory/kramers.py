@@ -4,10 +4,10 @@ For overdamped Langevin dynamics ``dX = −U'(X) dt + sqrt(2T) dW`` (the convent
 :class:`~sgdsde.sde.LangevinSDE`):
 
 * Kramers' rate (Kramers, Physica 7, 284 (1940); Hänggi, Talkner & Borkovec, Rev. Mod.
-  Phys. 62, 251 (1990), eq. 4.7c) from a well at a over a saddle at s,
+  Phys. 62, 251 (1990)) from a well at a over a saddle at s,
   ``k = sqrt(U''(a) |U''(s)|) / (2π) · exp(−ΔU/T)``, ΔU = U(s) − U(a);
 * the exact mean first-passage time from x to b > x with a reflecting wall at L < x
-  (Gardiner, *Handbook of Stochastic Methods*, §5.2.7),
+  (Gardiner, *Handbook of Stochastic Methods*, ch. 5),
   ``τ(x) = (1/T) ∫_x^b dy e^{U(y)/T} ∫_L^y dz e^{−U(z)/T}``.
 
 For a double well, the time from one minimum to the *other minimum* is ``1/k`` up to
