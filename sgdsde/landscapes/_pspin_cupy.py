@@ -161,7 +161,8 @@ class DevicePSpin(Landscape):
             v = cupy.matmul(v.reshape(m, -1, self.n), xd[:, :, None])[:, :, 0]
         energy = self.scale * cupy.sum(v * xd, axis=1)
         grad = (self.p * self.scale) * v
-        return self._back(x, energy.astype(self.dtype)), self._back(x, grad.astype(self.dtype))
+        return (self._back(x, energy.astype(self.dtype, copy=False)),
+                self._back(x, grad.astype(self.dtype, copy=False)))
 
     def energy(self, x):
         return self.energy_and_grad(x)[0]
