@@ -216,6 +216,10 @@ def test_bad_input_is_reported_clearly():
         kl_divergence_knn(a, b)
     with pytest.raises(ValueError, match="duplicate"):
         kl_divergence_knn(np.vstack([a, a[:1]]), a[:10] + 10)
+    with pytest.raises(ValueError, match="duplicate"):  # also when the k-th neighbour is not 0
+        kl_divergence_knn(np.vstack([a, a[:1]]), a[:10] + 10, k=4)
+    with pytest.raises(ValueError, match="shares points"):
+        kl_divergence_knn(a, a[:10], k=3)
     with pytest.raises(ValueError, match=r"at least k \+ 1 = 6"):
         kl_divergence_knn(a[:5], a, k=5)
     with pytest.raises(ValueError, match="k must be an integer >= 1"):

@@ -229,6 +229,8 @@ def test_bad_input_is_reported_clearly():
         knn_entropy(x[:3], k=3)
     with pytest.raises(ValueError, match="duplicate"):
         knn_entropy(np.vstack([x, x[:2]]), k=1)
+    with pytest.raises(ValueError, match="duplicate"):
+        knn_entropy(np.vstack([x, x[:1]]), k=3)
     with pytest.raises(ValueError, match="n > d"):
         gaussian_entropy(x[:3])
     with pytest.raises(ValueError, match="singular"):

@@ -95,12 +95,25 @@ def check_neighbours(k, n_points: int, name: str) -> int:
     return int(k)
 
 
-def _no_zero_distance(r: np.ndarray, name: str) -> None:
-    if np.any(r <= 0):
-        i = int(np.argmax(r <= 0))
-        raise ValueError(f"{name} contains duplicate points (sample {i} has a neighbour at distance "
-                         "0); nearest-neighbour estimators need distinct points — remove "
-                         "duplicates or add jitter smaller than the scale of interest")
+def kth_neighbour_distance(points: np.ndarray, queries: np.ndarray, k: int, name: str,
+                           same_cloud: bool) -> np.ndarray:
+    """Distance from each query to its k-th nearest point (`cKDTree`), shape (n_queries,).
+
+    With ``same_cloud`` the queries are the points themselves and each is skipped as its own
+    neighbour.  A zero distance to the *nearest* neighbour (a duplicate point, whatever k)
+    is an error: nearest-neighbour estimators assume a continuous law.
+    """
+    first = 2 if same_cloud else 1
+    last = k + 1 if same_cloud else k
+    orders = sorted({first, last})
+    dist = cKDTree(points).query(queries, k=orders)[0]
+    if np.any(dist[:, 0] <= 0):
+        i = int(np.argmax(dist[:, 0] <= 0))
+        what = "contains duplicate points" if same_cloud else "shares points with the queries"
+        raise ValueError(f"{name} {what} (sample {i} has a neighbour at distance 0); "
+                         "nearest-neighbour estimators need distinct points — remove duplicates "
+                         "or add jitter smaller than the scale of interest")
+    return dist[:, -1]
 
 
 # ------------------------------------------------------------------------------ grid metrics
@@ -319,12 +332,8 @@ def kl_divergence_knn(samples_p, samples_q, k: int = 1) -> float:
     k = check_neighbours(k, n, "samples_p")
     if m < k:
         raise ValueError(f"samples_q has {m} points: a k = {k} nearest-neighbour estimate needs at least {k}")
-    rho = cKDTree(xp).query(xp, k=[k + 1])[0][:, 0]  # the first neighbour is the point itself
-    _no_zero_distance(rho, "samples_p")
-    nu = cKDTree(xq).query(xp, k=[k])[0][:, 0]
-    if np.any(nu <= 0):
-        raise ValueError("samples_p and samples_q share points (a distance to q is 0); the "
-                         "estimator needs the two clouds to be independent draws")
+    rho = kth_neighbour_distance(xp, xp, k, "samples_p", same_cloud=True)
+    nu = kth_neighbour_distance(xq, xp, k, "samples_q", same_cloud=False)
     return float(d * np.mean(np.log(nu / rho)) + np.log(m / (n - 1)))
 
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg, special
-from scipy.spatial import cKDTree
 
-from .distances import _edges_tuple, check_neighbours, check_samples
+from .distances import _edges_tuple, check_neighbours, check_samples, kth_neighbour_distance
 
 __all__ = [
     "gaussian_entropy",
@@ -146,11 +145,7 @@ def _whiten(x: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _kozachenko_leonenko(x: np.ndarray, k: int, dim: int) -> float:
     n = x.shape[0]
-    r = cKDTree(x).query(x, k=[k + 1])[0][:, 0]  # the first neighbour is the point itself
-    if np.any(r <= 0):
-        i = int(np.argmax(r <= 0))
-        raise ValueError(f"samples contain duplicate points (sample {i} has a neighbour at "
-                         "distance 0); the k-NN entropy needs distinct points")
+    r = kth_neighbour_distance(x, x, k, "samples", same_cloud=True)
     return float(special.digamma(n) - special.digamma(k) + log_unit_ball_volume(dim)
                  + dim * np.mean(np.log(r)))
 
