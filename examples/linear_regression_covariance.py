@@ -46,7 +46,8 @@ def main(argv=None):
     if args.smoke:
         n_examples, dim, n_particles, etas, relax = 50, 3, 300, np.array([0.05, 0.2]), 10
     else:
-        n_examples, dim, n_particles, etas, relax = 200, 5, 4000, np.array([0.005, 0.01, 0.02, 0.05, 0.1, 0.2]), 30
+        n_examples, dim, n_particles, relax = 200, 5, 4000, 30
+        etas = np.array([0.005, 0.01, 0.02, 0.05, 0.1, 0.2])
     batch = 4
     data = teacher_student(n_examples, dim, label_noise=0.5, seed=1)
     loss = LinearRegression(data.inputs, data.targets)
@@ -58,8 +59,8 @@ def main(argv=None):
     rows = []
     for i, eta in enumerate(etas):
         n_steps = int(np.ceil(relax / (eta * lam_min)))  # relax e-folds of the slowest mode
-        traj = run_sgd(loss, np.tile(star, (n_particles, 1)), lr=float(eta), batch_size=batch, n_steps=n_steps,
-                       seed=100 + i, record_every=n_steps)
+        traj = run_sgd(loss, np.tile(star, (n_particles, 1)), lr=float(eta), batch_size=batch,
+                       n_steps=n_steps, seed=100 + i, record_every=n_steps)
         delta = traj.final - star
         products = np.einsum("mi,mj->mij", delta, delta)
         measured = products.mean(axis=0)
@@ -69,8 +70,9 @@ def main(argv=None):
         norm = np.linalg.norm(exact)
         noise_floor = np.sqrt(np.sum(products.var(axis=0)) / n_particles) / norm
         z = np.abs(measured - exact) / (products.std(axis=0) / np.sqrt(n_particles))
-        rows.append((eta, np.linalg.norm(measured - exact) / norm, noise_floor, np.linalg.norm(lyap - exact) / norm,
-                     np.linalg.norm(additive - exact) / norm, z.max(), measured, exact, lyap))
+        rows.append((eta, np.linalg.norm(measured - exact) / norm, noise_floor,
+                     np.linalg.norm(lyap - exact) / norm, np.linalg.norm(additive - exact) / norm, z.max(),
+                     measured, exact, lyap))
 
     print(f"linear regression n = {n_examples}, d = {dim}, B = {batch}, M = {n_particles}; "
           "relative Frobenius distances to the exact SGD covariance")
@@ -83,9 +85,11 @@ def main(argv=None):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     ax1.loglog(etas, [r[1] for r in rows], "ko", mfc="none", label="SGD ensemble")
     ax1.loglog(etas, [r[2] for r in rows], "k:", label=f"sampling noise, M = {n_particles}")
-    ax1.loglog(etas, [r[3] for r in rows], "C0s-", label=rf"Lyapunov $A\Sigma+\Sigma A=\eta D/B$ (slope {fit:.2f})")
+    ax1.loglog(etas, [r[3] for r in rows], "C0s-",
+               label=rf"Lyapunov $A\Sigma+\Sigma A=\eta D/B$ (slope {fit:.2f})")
     ax1.loglog(etas, [r[4] for r in rows], "C2^-", label=r"additive-noise discrete formula")
-    ax1.set(xlabel=r"learning rate $\eta$", ylabel=r"$\|\Sigma - \Sigma_{\rm exact}\|_F / \|\Sigma_{\rm exact}\|_F$",
+    ax1.set(xlabel=r"learning rate $\eta$",
+            ylabel=r"$\|\Sigma - \Sigma_{\rm exact}\|_F / \|\Sigma_{\rm exact}\|_F$",
             title=f"distance to the exact SGD covariance (B = {batch})")
     ax1.legend(frameon=False, fontsize=8)
 
@@ -95,12 +99,14 @@ def main(argv=None):
     ax2.plot(lim, lim, "0.6", lw=1)
     ax2.plot(exact[iu], measured[iu], "ko", mfc="none", label="SGD ensemble")
     ax2.plot(exact[iu], lyap[iu], "C0s", ms=4, label="Lyapunov")
-    ax2.set(xlabel=r"exact $\Sigma_{ij}$", ylabel=r"$\Sigma_{ij}$", title=rf"entries at $\eta = {etas[-1]:g}$")
+    ax2.set(xlabel=r"exact $\Sigma_{ij}$", ylabel=r"$\Sigma_{ij}$",
+            title=rf"entries at $\eta = {etas[-1]:g}$")
     ax2.legend(frameon=False, fontsize=8)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / ("linear_regression_covariance_smoke.png" if args.smoke else "linear_regression_covariance.png")
+    name = "linear_regression_covariance"
+    path = out / (f"{name}_smoke.png" if args.smoke else f"{name}.png")
     fig.savefig(path, dpi=120)
     print(f"figure: {path}")
 
