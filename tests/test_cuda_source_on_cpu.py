@@ -496,7 +496,7 @@ def _fake_cupy():
         pass
 
     runtime = types.SimpleNamespace(
-        getDeviceCount=lambda: 1, CUDARuntimeError=CUDARuntimeError,
+        getDeviceCount=lambda: 1, getDevice=lambda: 0, CUDARuntimeError=CUDARuntimeError,
         getDeviceProperties=lambda i: {"name": b"host emulation", "totalGlobalMem": 2**34},
         memGetInfo=lambda: (2**34, 2**34))
     fake.cuda = types.SimpleNamespace(runtime=runtime)

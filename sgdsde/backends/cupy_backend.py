@@ -49,14 +49,14 @@ THREADS = 256  # threads per block of the per-particle kernels
 
 
 def _require_device() -> str:
-    """The name of CUDA device 0, or ImportError if there is none."""
+    """The name of CuPy's current CUDA device, or ImportError if there is none."""
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as err:
         raise ImportError(f"CuPy found no usable CUDA device ({err})") from err
     if n < 1:  # pragma: no cover - the runtime raises first on most machines
         raise ImportError("CuPy found no CUDA device")
-    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
@@ -157,7 +157,7 @@ class CupyBackend(Backend):
     Attributes
     ----------
     device_name : str
-        Name of the CUDA device the kernels run on (device 0, or CuPy's current device).
+        Name of the CUDA device the kernels run on (CuPy's current device when constructed).
     """
 
     name = "cupy"
