@@ -66,6 +66,16 @@ def test_per_particle_times_and_effective_sample_size():
     assert y.mean(axis=0).std(ddof=1) == pytest.approx(predicted_se, rel=5 / np.sqrt(2 * 400))
 
 
+def test_per_particle_times_across_fft_blocks():
+    x = ar1(0.6, 500, 600, seed=8)  # more particles than one FFT block
+    taus = integrated_autocorrelation_time(x, per_particle=True, tol=0)
+    for j in (0, 255, 256, 599):
+        assert taus[j] == pytest.approx(integrated_autocorrelation_time(x[:, j], tol=0), rel=1e-12)
+    x[:, 400] = 1.0
+    with pytest.raises(ValueError, match="particle 400 is constant"):
+        integrated_autocorrelation_time(x)
+
+
 def test_agrees_with_emcee():
     autocorr = pytest.importorskip("emcee.autocorr")
     x = ar1(0.85, 3000, 16, seed=4)
