@@ -127,7 +127,7 @@ class FirstPassageRecorder:
     """An observable that records each particle's first passage during :func:`simulate`.
 
     Pass it in ``SaveAt(observables={"escaped": recorder})``; at every record it returns the
-    fraction of particles that have crossed so far (a free survival curve), and after the
+    fraction of particles that have crossed so far (one minus the survival curve), and after the
     run ``recorder.passage_times(traj.ts)`` gives the first-passage times.  One recorder
     watches one run, from its first record (a resumed run needs a fresh recorder and sees
     only the resumed part).
