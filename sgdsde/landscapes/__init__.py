@@ -2,6 +2,8 @@
 
 from .base import Landscape as Landscape
 from .base import check_cloud as check_cloud
+from .pspin import MixedSphericalPSpin as MixedSphericalPSpin
+from .pspin import SphericalPSpin as SphericalPSpin
 from .toy import DoubleWell as DoubleWell
 from .toy import MullerBrown as MullerBrown
 from .toy import NonConservative as NonConservative
