@@ -176,3 +176,23 @@ def test_momentum_sgd_and_its_sme_have_the_right_means():
     # 5 SE, SE = sd/sqrt(M); BAOAB's bias on this linear drift is O(dt²) ≈ 4e-4, below 1 SE
     se = sim.final.std(axis=0) / math.sqrt(m)
     assert np.all(np.abs(sim.final.mean(axis=0) - ode) <= 5 * se)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_one_euler_step_of_the_network_sme_is_the_written_formula(order):
+    """The core driver runs the network SME unchanged: one step checked path by path."""
+    from sgdsde.random import STREAM_NOISE, normals
+    from sgdsde.sgd.noise import covariance_scale
+
+    data = teacher_student(25, 3, task="classification", seed=3)
+    mlp = TwoLayerMLP(data.inputs, data.targets, hidden=3, activation="relu")
+    eta, batch, dt = 0.1, 5, 0.05
+    theta0 = mlp.init_params(4, seed=1)
+    traj = simulate(sme(mlp, eta, batch, order=order), EulerMaruyama(), theta0, dt=dt, n_steps=1, seed=7,
+                    backend="numpy", progress=False)
+    xi = normals(7, np.arange(4), 0, mlp.n_examples, STREAM_NOISE)
+    g = mlp.grad(theta0)
+    drift = g if order == 1 else g + 0.5 * eta * mlp.hvp(theta0, g)
+    centred = mlp.per_example_grads(theta0) - g[:, None, :]
+    kick = math.sqrt(eta * covariance_scale(25, batch)) * np.einsum("mb,mbd->md", xi, centred)
+    np.testing.assert_allclose(traj.final, theta0 - dt * drift + math.sqrt(dt) * kick, atol=1e-13)
