@@ -229,6 +229,9 @@ def sgd_stationary_covariance(loss: LinearRegression, lr: float, batch_size: int
 
     Solves the d²×d² linear equation of the module docstring (multiplicative noise
     included).  The stationary mean is the minimiser θ* (:meth:`LinearRegression.minimizer`).
+    It assumes a fresh batch every step, drawn with or without replacement; epoch-wise
+    reshuffling (``sampling="epoch"``) correlates the batches of an epoch and gives a
+    smaller covariance.
 
     Raises
     ------
