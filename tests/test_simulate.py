@@ -306,6 +306,25 @@ def test_x0_off_the_sphere():
 
 
 # ----------------------------------------------------------------------------- the sphere
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_and_retracted_points_pass_the_sphere_check_in_high_dimension(dtype):
+    """At N = 1e5 in float32 a float32 sum of squares is off by ~3e-6 relative; the check and
+    the retraction accumulate in float64, so the points the sphere makes are accepted and lie
+    on it to float32 rounding."""
+    n = 100_000
+    sphere = Sphere(math.sqrt(n))
+    x = sphere.random(4, n, seed=1, dtype=dtype)
+    sphere.check(x)  # does not raise
+    y = sphere.retract(3.0 * x)
+    assert y.dtype == dtype
+    sphere.check(y)
+    norms = np.sqrt(np.sum(y.astype(np.float64) ** 2, axis=1))
+    # one rounding of the scale factor to dtype (≤ eps/2; the coordinates' own roundings
+    # average out), plus the float64 pairwise sum of 1e5 squares (≤ log2(N) eps64 ≈ 17 eps64)
+    rtol = np.finfo(dtype).eps + 32 * np.finfo(np.float64).eps
+    np.testing.assert_allclose(norms, math.sqrt(n), rtol=rtol)
+
+
 class FreeOnSphere(Landscape):
     """Zero potential on the sphere |x|² = N in R^N: Brownian motion on the sphere."""
 
