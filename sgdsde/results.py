@@ -39,8 +39,8 @@ class Trajectory:
         Absolute step number of ``final``.
     stats : dict
         ``n_steps`` taken, ``n_grad_evals`` (gradient evaluations per particle),
-        ``wall_time`` (s), ``particle_steps_per_s``, ``acceptance_rate`` (MALA),
-        ``interrupted`` and ``completed`` flags.
+        ``wall_time`` (s), ``particle_steps_per_s``, ``acceptance_rate`` (MALA), and the
+        flags ``interrupted`` (Ctrl-C), ``diverged`` (a particle blew up) and ``fused``.
     settings : dict
         What is needed to rerun or resume: integrator, SDE description, ``dt``, ``t0``,
         ``step0``, ``target_step``, ``seed``, ``backend``, ``save_every``, ``particle_offset``,
@@ -66,8 +66,9 @@ class Trajectory:
 
     @property
     def completed(self) -> bool:
-        """True if the run reached its target step."""
-        return self.step >= self.settings.get("target_step", self.step)
+        """True if the run reached its target step without blowing up."""
+        return (not self.stats.get("diverged", False)
+                and self.step >= self.settings.get("target_step", self.step))
 
     def save(self, path: str | Path) -> Path:
         """Write to a ``.npz`` file (arrays compressed, stats and settings as JSON)."""
@@ -128,8 +129,9 @@ class DivergenceError(FloatingPointError):
         self.particles = np.asarray(particles)
         self.trajectory = trajectory
         shown = ", ".join(map(str, self.particles[:10])) + (" ..." if self.particles.size > 10 else "")
+        t = trajectory.settings.get("t0", 0.0) + self.step * dt
         super().__init__(
-            f"the dynamics blew up at step {self.step} (t = {trajectory.settings.get('t0', 0.0) + self.step * dt:g}) "
+            f"the dynamics blew up at step {self.step} (t = {t:g}) "
             f"in {self.particles.size} particle(s): {shown}. The step dt = {dt:g} is probably "
             f"too large for this landscape; the partial trajectory is in .trajectory"
         )

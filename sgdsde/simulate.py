@@ -204,7 +204,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         for name, value in values.items():
             history.setdefault(name, []).append(value)
 
-    def trajectory(step, interrupted, wall):
+    def trajectory(step, interrupted, wall, diverged_run=False):
         taken = step - step_start
         n_acc = None if state.n_accepted is None else int(state.n_accepted.sum())
         prev_steps = stats0.get("n_steps", 0)
@@ -215,6 +215,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
             "wall_time": stats0.get("wall_time", 0.0) + wall,
             "particle_steps_per_s": taken * n_particles / wall if wall > 0 else float("nan"),
             "interrupted": interrupted,
+            "diverged": diverged_run,
             "fused": bool(getattr(be, "can_fuse", lambda *a: False)(integrator, sde)),
         }
         if n_acc is not None:
@@ -247,7 +248,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
             if (diverged >= 0).any():
                 first = int(diverged[diverged >= 0].min())
                 step = stop if reached is None else int(reached)
-                traj = trajectory(step, False, time.perf_counter() - start)
+                traj = trajectory(step, False, time.perf_counter() - start, diverged_run=True)
                 if checkpoint is not None:
                     traj.save(checkpoint)
                 raise DivergenceError(first, particles[diverged >= 0], traj, dt)

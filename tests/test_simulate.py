@@ -371,3 +371,12 @@ def test_integer_x0_becomes_float64():
     traj = simulate(LangevinSDE(Quadratic(np.eye(2)), temperature=0.1), integ,
                     np.ones((3, 2), dtype=np.int32), dt=0.1, n_steps=3, seed=1, progress=False)
     assert traj.final.dtype == np.float64
+
+
+def test_divergence_marks_the_partial_trajectory_incomplete():
+    sde = LangevinSDE(DoubleWell(), temperature=0.25)
+    # dt = 1 blows the double well up within a few steps, inside the only chunk of the run
+    with pytest.raises(DivergenceError) as info:
+        simulate(sde, EulerMaruyama(), np.full((8, 1), 2.0), dt=1.0, n_steps=50, seed=0, progress=False)
+    traj = info.value.trajectory
+    assert traj.stats["diverged"] and not traj.completed

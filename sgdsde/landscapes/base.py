@@ -28,7 +28,9 @@ def check_cloud(x, dim: int, name: str = "x") -> np.ndarray:
     """Return ``x`` as an (M, dim) float array, or raise a clear error.
 
     float32 and float64 are kept as they are; integer input is converted to float64; any
-    other dtype, a wrong shape, or a NaN/inf entry is an error naming ``name``.
+    other dtype or a wrong shape is an error naming ``name``.  Values are not inspected
+    (landscapes call this on every evaluation); :func:`sgdsde.simulate` checks that the
+    initial cloud is finite.
     """
     x = np.asarray(x)
     if x.dtype.kind in "iub":
