@@ -131,7 +131,8 @@ def run_case(name, landscape, x0, n_steps, grad_numpy, grad_torch, repeat):
         r2a, r2b = (final_ours**2).sum(1), (other**2).sum(1)
         se = math.sqrt(r2a.var() / m + r2b.var() / m)
         ok = ks.pvalue > 1e-3 and abs(r2a.mean() - r2b.mean()) < 5 * se
-        return f"KS p = {ks.pvalue:.2g}, Δ⟨r²⟩ = {abs(r2a.mean() - r2b.mean()) / se:.1f} SE: {'agree' if ok else 'DIFFER'}"
+        verdict = "agree" if ok else "DIFFER"
+        return f"KS p = {ks.pvalue:.2g}, Δ⟨r²⟩ = {abs(r2a.mean() - r2b.mean()) / se:.1f} SE: {verdict}"
 
     def row(tool, t, extra):
         return [tool, f"{t:.3f}", f"{work / t:.3g}", f"{t_numpy / t:.2f}", f"{t / t_draw:.2f}", extra]

@@ -50,10 +50,12 @@ def main(argv=None):
     for h in (0.01, 0.1):
         traj = sd.simulate(sd.LangevinSDE(quad, temperature=temperature), sd.integrators.EulerMaruyama(),
                            x0, dt=h, t1=t1, seed=1, progress=False,
-                           save=sd.SaveAt(every=max(1, round(0.05 / h)), observables={"y": lambda x: x[:, 1]}))
+                           save=sd.SaveAt(every=max(1, round(0.05 / h)),
+                                          observables={"y": lambda x: x[:, 1]}))
         left.plot(traj.ts, traj.observables["y"].var(axis=1), "o", ms=3, label=f"Euler–Maruyama, h = {h}")
         left.axhline(em_stationary_variance(k_stiff, temperature, h), color="0.6", ls=":", lw=1)
-    left.set(xlabel="time t", ylabel=r"Var $x_{\rm stiff}$", title="Relaxation along the stiff direction (k = 10)")
+    left.set(xlabel="time t", ylabel=r"Var $x_{\rm stiff}$",
+             title="Relaxation along the stiff direction (k = 10)")
     left.legend(frameon=False, fontsize=8)
 
     # right: stationary stiff variance against the step for each scheme
@@ -73,8 +75,9 @@ def main(argv=None):
             y = traj.final[:, 1]
             var.append(y.var())
             err.append(y.var() * np.sqrt(2 / m))  # SE of a Gaussian sample variance
-        right.errorbar(steps, np.array(var) * k_stiff / temperature, yerr=np.array(err) * k_stiff / temperature,
-                       fmt="o-", ms=4, capsize=2, label=name)
+        unit = temperature / k_stiff
+        right.errorbar(steps, np.array(var) / unit, yerr=np.array(err) / unit, fmt="o-", ms=4, capsize=2,
+                       label=name)
     hh = np.linspace(0, steps.max() * 1.05, 100)
     right.plot(hh, 1 / (1 - k_stiff * hh / 2), "C0:", label=r"EM theory $1/(1-kh/2)$")
     right.axhline(1.0, color="k", lw=1, label="exact (T/k)")

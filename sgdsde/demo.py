@@ -103,7 +103,8 @@ def pspin_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]
     for temperature in temps:
         sde = sd.LangevinSDE(model, temperature=temperature)
         x0 = model.manifold.random(m, n, seed=seed + 1)
-        traj = sd.simulate(sde, sd.integrators.EulerMaruyama(), x0, dt=dt, t1=t1, seed=seed + 2, progress=progress,
+        traj = sd.simulate(sde, sd.integrators.EulerMaruyama(), x0, dt=dt, t1=t1, seed=seed + 2,
+                           progress=progress,
                            save=sd.SaveAt(every=10, observables={"e": model.energy_per_spin}))
         e = traj.observables["e"]
         ax.plot(traj.ts[1:], e.mean(axis=1)[1:], label=f"T = {temperature:.2f}")
@@ -163,7 +164,7 @@ def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[st
         s_exact.append(s_ex)
         f_exact.append(e_ex - temperature * s_ex)
         f_cloud.append(free_energy(e_c, s_k, temperature))
-        rows.append(f"| {temperature:.2f} | {s_ex:.4f} | {s_h:.4f} | {s_k:.4f} | {e_ex - temperature * s_ex:+.4f} | "
+        rows.append(f"| {temperature:.2f} | {s_ex:.4f} | {s_h:.4f} | {s_k:.4f} | {f_exact[-1]:+.4f} | "
                     f"{f_cloud[-1]:+.4f} |")
     fig, (a, b) = _figure(2)
     a.plot(temps, s_exact, "k-", label="exact (quadrature)")

@@ -15,7 +15,8 @@ def ou_transition(x, stiffness: float, temperature: float, h: float, xi):
     ``X(t+h) = e^{−kh} X(t) + sqrt(T (1 − e^{−2kh}) / k) ξ`` with ξ standard normal.
     """
     k = stiffness
-    return math.exp(-k * h) * np.asarray(x) + math.sqrt(-temperature * math.expm1(-2 * k * h) / k) * np.asarray(xi)
+    spread = math.sqrt(-temperature * math.expm1(-2 * k * h) / k)
+    return math.exp(-k * h) * np.asarray(x) + spread * np.asarray(xi)
 
 
 def ou_moments(x0: float, stiffness: float, temperature: float, t):
