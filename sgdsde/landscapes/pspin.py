@@ -31,7 +31,11 @@ Computation
 With ``Y = x^{⊗(p−1)}`` the particles' outer products, shape (M, N^{p−1}), the gradient is
 one GEMM, ``∇H_p = p Y K_matᵀ`` with ``K_mat = K.reshape(N, N^{p−1})``, and the energy
 follows from Euler's relation ``σ·∇H_p = p H_p`` at no extra cost.  The cloud is cut into
-chunks so that ``Y`` never exceeds ``workspace_bytes``.  Arithmetic runs in the couplings'
+chunks so that ``Y`` never exceeds ``workspace_bytes``.  Clouds of at most ``small_batch``
+particles can instead use a Numba kernel that reads only the N³/6 sorted entries of a
+degree-3 tensor (:mod:`._pspin_numba`); it is off by default (``small_batch=0``) because on
+the machines measured so far BLAS was as fast or faster (``benchmarks/pspin.py`` measures the
+crossover).  Arithmetic runs in the couplings'
 dtype; results come back in the dtype of ``x`` (float32 stays float32).
 
 ``energy``, ``grad`` and ``hessian`` are the polynomial extension of H to all of R^N (the
@@ -45,10 +49,12 @@ import itertools
 import math
 from collections.abc import Mapping
 
+import numba
 import numpy as np
 
 from ..manifolds import Sphere
 from ..theory.pspin import PSpinCovariance, check_degree, check_normalization
+from . import _pspin_numba
 from .base import Landscape
 
 __all__ = ["SphericalPSpin", "MixedSphericalPSpin", "available_memory_bytes"]
@@ -163,7 +169,7 @@ class _SphericalSpinGlass(Landscape):
     fused_kind = None
 
     def __init__(self, n, coefficients: Mapping[int, float], normalization, seed, dtype,
-                 workspace_bytes):
+                 workspace_bytes, small_batch):
         self.covariance = PSpinCovariance(coefficients, check_normalization(normalization))
         self.normalization = normalization
         degrees = self.covariance.degrees
@@ -177,6 +183,9 @@ class _SphericalSpinGlass(Landscape):
                 or workspace_bytes < 1:
             raise ValueError(f"workspace_bytes must be an integer >= 1, got {workspace_bytes!r}")
         self.workspace_bytes = int(workspace_bytes)
+        if isinstance(small_batch, bool) or not isinstance(small_batch, (int, np.integer)) or small_batch < 0:
+            raise ValueError(f"small_batch must be an integer >= 0, got {small_batch!r}")
+        self.small_batch = int(small_batch)
         self.manifold = Sphere(math.sqrt(self.n))
         self._check_fits(degrees)
         self.couplings = {p: self._draw(p, c) for p, c in self.covariance.coefficients.items()}
@@ -229,6 +238,10 @@ class _SphericalSpinGlass(Landscape):
         """``{p: K_p · x^{⊗(p−1)}}``, each (M, N), in the couplings' dtype."""
         out = {}
         for p, tensor in self.couplings.items():
+            if p == 3 and x.shape[0] <= self.small_batch:
+                out[p] = _pspin_numba.contract_p3_sorted(tensor, np.ascontiguousarray(x),
+                                                         4 * numba.get_num_threads())
+                continue
             k_mat = tensor.reshape(self.n, -1)
             g = np.empty((x.shape[0], self.n), dtype=self.dtype)
             for s in self._chunks(x.shape[0], p):
@@ -323,6 +336,9 @@ class SphericalPSpin(_SphericalSpinGlass):
         Storage and arithmetic of the couplings.
     workspace_bytes : int
         Cap on the particles' outer products held at once (the cloud is chunked).
+    small_batch : int
+        Clouds of at most this many particles use the Numba kernel on the sorted entries
+        (degree-3 terms only); 0 (default) always uses BLAS.
 
     Attributes
     ----------
@@ -356,8 +372,8 @@ class SphericalPSpin(_SphericalSpinGlass):
     """
 
     def __init__(self, n: int, p: int, normalization: str = "abc", seed: int = 0, dtype=np.float64, *,
-                 workspace_bytes: int = DEFAULT_WORKSPACE_BYTES):
-        super().__init__(n, {check_degree(p): 1.0}, normalization, seed, dtype, workspace_bytes)
+                 workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, small_batch: int = 0):
+        super().__init__(n, {check_degree(p): 1.0}, normalization, seed, dtype, workspace_bytes, small_batch)
 
     @classmethod
     def memory_needed(cls, n: int, p: int, dtype=np.float64,
@@ -381,7 +397,7 @@ class MixedSphericalPSpin(_SphericalSpinGlass):
         Number of spins N >= max p.
     coefficients : mapping of int to float
         ``{p: c_p}``, degrees p >= 2, coefficients c_p > 0.
-    normalization, seed, dtype, workspace_bytes
+    normalization, seed, dtype, workspace_bytes, small_batch
         As in :class:`SphericalPSpin`; the degree-p tensor is the one of
         ``SphericalPSpin(n, p, seed=seed)`` times c_p.
 
@@ -392,8 +408,8 @@ class MixedSphericalPSpin(_SphericalSpinGlass):
     """
 
     def __init__(self, n: int, coefficients: Mapping[int, float], normalization: str = "abc", seed: int = 0,
-                 dtype=np.float64, *, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES):
-        super().__init__(n, coefficients, normalization, seed, dtype, workspace_bytes)
+                 dtype=np.float64, *, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, small_batch: int = 0):
+        super().__init__(n, coefficients, normalization, seed, dtype, workspace_bytes, small_batch)
 
     @property
     def coefficients(self) -> Mapping[int, float]:
