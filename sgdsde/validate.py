@@ -371,7 +371,9 @@ def _pspin_constant(what: str, p: int) -> Callable[[str], Check]:
               "T_d": pspin.dynamical_temperature, "T_s": pspin.static_temperature}[what]
         source = {"threshold": "ABC 2013, Thm 2.5", "ground_state": "ABC 2013, Thm 2.12",
                   "T_d": "Crisanti–Sommers 1992 / CK 1993", "T_s": "Crisanti–Sommers 1992 (1RSB)"}[what]
-        return Check(f"pspin_{what}_p{p}", f"p-spin {what.replace('_', ' ')}, p = {p} (ABC units)",
+        label = {"threshold": "threshold energy −E_∞", "ground_state": "ground-state energy −E_0",
+                 "T_d": "dynamical temperature T_d", "T_s": "static temperature T_s"}[what]
+        return Check(f"pspin_{what}_p{p}", f"p-spin {label}, p = {p} (ABC units)",
                      f"{source}; REFERENCE §4 table", _PSPIN_TABLE[(what, p)], float(fn(p)), 0.0, 5e-8,
                      "half a unit of the table's 7th decimal")
 
@@ -560,7 +562,7 @@ def run_validation(level: str = "quick", names: Iterable[str] | None = None,
 
 
 def _num(x: float) -> str:
-    return "0" if x == 0 else f"{x:.6g}"
+    return "0" if x == 0 else f"{x:.7g}"
 
 
 def _cells(c: Check) -> list[str]:
