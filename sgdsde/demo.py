@@ -135,6 +135,71 @@ def pspin_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]
     ]
 
 
+def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
+    """Minibatch SGD ensembles beside their order-1 SME on a small MLP, at two η/B."""
+    from scipy import stats
+
+    import sgdsde as sd
+    from sgdsde.landscapes.networks import TwoLayerMLP
+    from sgdsde.sgd import run_sgd, sme, teacher_student
+
+    data = teacher_student(200, 8, task="regression", label_noise=0.5, seed=seed)
+    loss = TwoLayerMLP(data.inputs, data.targets, hidden=8, activation="tanh", loss="mse")
+    m = max(32, int(256 * scale))
+    batch, t_final, n_records = 8, 4.0, 4
+    theta0 = np.tile(loss.init_params(1, seed=seed), (m, 1))
+    fig, (a, b) = _figure(2)
+    rows = []
+    for k, lr in enumerate((0.05, 1.0)):
+        every = round(t_final / n_records / lr)
+        n_steps = every * n_records
+        runs = [run_sgd(loss, theta0, lr=lr, batch_size=batch, n_steps=n_steps, seed=seed + 10 * k + j,
+                        record_every=every) for j in (1, 2)]
+        sde_run = sd.simulate(sme(loss, lr, batch), sd.integrators.EulerMaruyama(), theta0, dt=lr / 2,
+                              n_steps=2 * n_steps, seed=seed + 10 * k + 3, progress=progress,
+                              save=sd.SaveAt(every=2 * every, observables={"loss": "energy"}))
+        sgd_loss, sgd2_loss, sme_loss = (r.observables["loss"] for r in (*runs, sde_run))
+        t = runs[0].ts
+        color = f"C{k}"
+        label = rf"$\eta/B$ = {lr / batch:.4g}"
+        a.plot(t, sgd_loss.mean(axis=1), "o-", color=color, label=f"SGD, {label}")
+        a.plot(t, sme_loss.mean(axis=1), "s--", color=color, mfc="none", label=f"SME, {label}")
+        w_sme = [stats.wasserstein_distance(sgd_loss[r], sme_loss[r]) for r in range(1, n_records + 1)]
+        w_sgd = [stats.wasserstein_distance(sgd_loss[r], sgd2_loss[r]) for r in range(1, n_records + 1)]
+        b.plot(t[1:], w_sme, "o-", color=color, label=f"SGD vs SME, {label}")
+        b.plot(t[1:], w_sgd, "o:", color=color, mfc="none", label=f"SGD vs SGD, {label}")
+        ks = stats.ks_2samp(sgd_loss[-1], sme_loss[-1])
+        rows.append(f"| {lr} | {batch} | {lr / batch:.4g} | {sgd_loss[-1].mean():.4f} | "
+                    f"{sme_loss[-1].mean():.4f} | {w_sme[-1]:.4f} | {w_sgd[-1]:.4f} | "
+                    f"{ks.statistic:.3f} (p = {ks.pvalue:.2g}) |")
+    a.set(xlabel=r"time $t = k\eta$", ylabel="mean training loss", yscale="log",
+          title=f"Two-layer tanh MLP (d = {loss.dim}), {m} runs each")
+    a.legend(frameon=False, fontsize=7)
+    b.set(xlabel=r"time $t = k\eta$", ylabel="W1 between loss distributions", yscale="log",
+          title="SGD vs its SDE (dotted: two SGD ensembles)")
+    b.legend(frameon=False, fontsize=7)
+    name = _save(fig, out, "sgd_vs_sde.png")
+    return [
+        "## 3. Minibatch SGD beside its stochastic differential equation",
+        "",
+        f"A two-layer tanh network on a teacher–student regression set (n = 200, 8 inputs, label "
+        f"noise 0.5).  Ensembles of {m} real minibatch-SGD runs (B = {batch}, with replacement) and of "
+        "the order-1 SME dθ = −∇f dt + sqrt(η Σ(θ)) dW (Σ the minibatch covariance, kept low-rank; "
+        "Euler–Maruyama with dt = η/2) start from the same weights.  The SDE is a faithful model where "
+        "the distance between the two loss distributions sits at the distance between two independent "
+        "SGD ensembles (dotted, the sampling floor).  At the small η/B they agree to that floor; at "
+        "η = 1 the discrete steps are no longer small — real SGD's loss climbs while the SME's keeps "
+        "falling — and the SME, a weak O(η) approximation, no longer describes SGD.",
+        "",
+        f"![SGD vs SDE]({name})",
+        "",
+        "| η | B | η/B | mean loss SGD | mean loss SME | W1 SGD–SME | W1 SGD–SGD | KS SGD–SME |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
     """Entropy and free energy of a double-well cloud vs temperature, vs quadrature."""
     import sgdsde as sd
@@ -197,6 +262,7 @@ def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[st
 STUDIES: dict[str, Callable[..., list[str]]] = {
     "fokker_planck": fokker_planck_study,
     "pspin": pspin_study,
+    "sgd": sgd_study,
     "entropy": entropy_study,
 }
 
