@@ -185,7 +185,8 @@ def _doubling_row(G, i, h, temperature, a, n_band, tol, max_iter, damping, g1, g
     it = 0
     omega = damping
     last_change = np.inf
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         for l in range(i + 1):
             g1[l] = xi_prime(C[i, l], a)
             g2[l] = xi_second(C[i, l], a)
