@@ -205,7 +205,7 @@ def main(argv=None):
         ax.errorbar(ks, r["counts"].mean(axis=0), yerr=r["se"], fmt="o", color="crimson", capsize=3,
                     label=f"found, mean of {n_draws} draws ± SE")
         ax.set(xlabel="index k", ylabel="critical points", title=f"counts by index, p = 3, N = {n}")
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="upper left")
 
     ax = axes[1, 0]
     ns = [r[0] for r in rows]
