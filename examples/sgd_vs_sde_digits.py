@@ -10,7 +10,10 @@ SGD–SME sits on the floor the SDE is a faithful model; where it rises above, i
 
 Expectation (Li, Tai & E 2019): agreement at small η, with a gap growing with η (the SME
 is a weak O(η) approximation; at large η the discreteness of SGD and the non-Gaussian
-minibatch noise matter).
+minibatch noise matter).  Measured at full size: at η = 0.1 and 0.5 the SGD–SME distances
+sit on the SGD–SGD floor (KS statistics 0.04–0.14, W1 within a factor 3 of the floor);
+at η = 2 the two part: the SME trains faster than SGD (mean loss lower by 2–4 %), KS
+statistic 0.17–0.29 (p down to 1e-9) and W1 3.5 to 8 times the floor at every time.
 
     python examples/sgd_vs_sde_digits.py            # 500 digits, 16 hidden tanh units, M = 256
     python examples/sgd_vs_sde_digits.py --smoke    # tiny, for the test suite
@@ -56,7 +59,7 @@ def main(argv=None):
     if args.smoke:
         n_examples, hidden, n_particles, etas, t_final, n_records = 100, 4, 32, (0.1, 0.4), 0.8, 2
     else:
-        n_examples, hidden, n_particles, etas, t_final, n_records = 500, 16, 256, (0.05, 0.2, 0.8), 8.0, 4
+        n_examples, hidden, n_particles, etas, t_final, n_records = 500, 16, 256, (0.1, 0.5, 2.0), 20.0, 5
     batch = 16
     data = load_digits(n_examples)
     loss = TwoLayerMLP(data.inputs, data.targets, hidden=hidden, activation="tanh")
@@ -110,8 +113,13 @@ def main(argv=None):
     ax_ks.set(xlabel=r"time $t = k\eta$", ylabel="KS statistic",
               title="Kolmogorov–Smirnov (dotted: two SGD ensembles)")
     ax_ks.axhline(1.36 * np.sqrt(2 / n_particles), color="0.5", lw=1, label="KS 5 % critical value")
-    for ax in (ax_mean, ax_w1, ax_ks):
-        ax.legend(frameon=False, fontsize=7)
+    ax_mean.legend(frameon=False, fontsize=7)
+    bottom, top = ax_w1.get_ylim()
+    ax_w1.set_ylim(bottom, top * 8)  # room for the legend above the data (log axis)
+    bottom, top = ax_ks.get_ylim()
+    ax_ks.set_ylim(bottom, top + 0.45 * (top - bottom))
+    for ax in (ax_w1, ax_ks):
+        ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper center")
     eta = etas[-1]
     a, s = results[eta]["sgd"].observables["loss"][-1], results[eta]["sme"].observables["loss"][-1]
     bins = np.histogram_bin_edges(np.concatenate([a, s]), bins=30)
