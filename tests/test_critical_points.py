@@ -114,6 +114,14 @@ def test_sphere_quadratic_exact_oracle():
     assert np.all(np.diff(cp.discovery) >= 0) and np.all(np.diff(cp.discovery) <= 2)
 
 
+def test_no_converged_start_gives_an_empty_result():
+    mb = MullerBrown()
+    cp = find_critical_points(mb, np.array([[0.0, 1.0], [1.0, 1.0]]), max_newton_steps=0,
+                              max_fallback_steps=0)
+    assert cp.n_points == 0 and cp.eigenvalues.shape == (0, 2)
+    assert cp.discovery.tolist() == [0, 0] and cp.count_by_index().tolist() == [0, 0, 0]
+
+
 def test_declared_parity_is_checked():
     landscape = QuadraticOnSphere(np.diag([1.0, 2.0, 3.0]), 1.0)
     with pytest.raises(ValueError, match="parity"):
@@ -151,6 +159,8 @@ def test_bad_input():
         find_critical_points(NonConservative(), np.zeros((4, 2)))
     with pytest.raises(ValueError, match="parity"):
         find_critical_points(mb, np.zeros((4, 2)), parity=2)
+    with pytest.raises(ValueError, match="eig_tol"):
+        find_critical_points(mb, np.zeros((4, 2)), eig_tol=0.0)
     with pytest.raises(ValueError, match="n_starts"):
         random_starts(mb, 0, **MB_BOX)
     with pytest.raises(ValueError, match="box"):

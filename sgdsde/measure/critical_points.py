@@ -53,7 +53,7 @@ from scipy.spatial import cKDTree
 
 from ..landscapes.base import Landscape, check_cloud
 from ..manifolds import Euclidean, Sphere
-from .spectra import _check_manifold, _require_hessian, riemannian_gradient, tangent_hessian
+from .spectra import _check_manifold, _require_hessian, riemannian_gradient, tangent_basis, tangent_hessian
 
 __all__ = [
     "CriticalPoints",
@@ -309,6 +309,7 @@ def find_critical_points(landscape: Landscape, starts: np.ndarray, *, tol: float
     max_fallback_steps = _count(max_fallback_steps, "max_fallback_steps", 0)
     if parity not in (None, 1, -1):
         raise ValueError(f"parity must be None, 1 or -1, got {parity!r}")
+    eig_tol = None if eig_tol is None else _positive(eig_tol, "eig_tol")
     starts = np.asarray(starts)
     if starts.ndim == 2 and starts.shape[0] == 0:
         raise ValueError("starts is empty: give at least one starting point, shape (S, d) with S >= 1")
@@ -345,7 +346,7 @@ def find_critical_points(landscape: Landscape, starts: np.ndarray, *, tol: float
 
     start_label = np.full(x.shape[0], -1, dtype=np.int64)
     mirror_label = np.full(x.shape[0], -1, dtype=np.int64)
-    d_t = tangent_hessian(landscape, x[:1])[0].shape[1]
+    d_t = tangent_basis(landscape.manifold, x[:1]).shape[2]
     if points.shape[0] == 0:
         empty = np.empty((0,), dtype=np.float64)
         return CriticalPoints(np.empty((0, landscape.dim)), empty, np.empty((0,), dtype=np.int64), empty,
@@ -365,7 +366,7 @@ def find_critical_points(landscape: Landscape, starts: np.ndarray, *, tol: float
     eigenvalues = np.linalg.eigvalsh(h)
     index = np.sum(eigenvalues < 0, axis=1)
     threshold = (1e-6 * np.abs(eigenvalues).max(axis=1) if eig_tol is None
-                 else np.full(n_clusters, _positive(eig_tol, "eig_tol")))
+                 else np.full(n_clusters, eig_tol))
     degenerate = np.min(np.abs(eigenvalues), axis=1) <= threshold
 
     by_energy = np.argsort(energy, kind="stable")
