@@ -34,6 +34,16 @@ E_TH_P3 = -2.0 * math.sqrt(2.0 / 3.0)  # REFERENCE §4 table: −1.6329932 (ABC)
 T_D_P3 = math.sqrt(3.0 / 4.0)  # T_d² = p (p−2)^{p−2} / (p−1)^{p−1} = 3/4 (ABC): 0.8660254
 
 
+def test_constants_used_here_match_the_pspin_module_and_reference_table():
+    from sgdsde.theory.pspin import dynamical_temperature, paramagnetic_energy, threshold_energy
+
+    assert threshold_energy(3) == pytest.approx(E_TH_P3, abs=1e-12)
+    assert E_TH_P3 == pytest.approx(-1.6329932, abs=1e-7)
+    assert dynamical_temperature(3) == pytest.approx(T_D_P3, abs=1e-12)
+    assert T_D_P3 == pytest.approx(0.8660254, abs=1e-7)
+    assert paramagnetic_energy(1.5, p=3) == pytest.approx(-1 / 1.5)
+
+
 # ---------------------------------------------------------------- exact p = 2 gradient flow
 
 def _p2_energy_by_quadrature(t):
@@ -284,6 +294,17 @@ def test_bad_input_is_rejected_with_the_parameter_named(call, match):
 def test_xi_must_be_a_covariance_or_mapping():
     with pytest.raises(TypeError, match="xi must be"):
         solve_ck_fixed([1.0, 2.0], 0.0, 1.0)
+
+
+def test_a_landscape_covariance_is_accepted_as_xi():
+    """sgdsde.theory.pspin's PSpinCovariance {p: c_p} (ξ = w Σ c_p² q^p) maps to a_p = w c_p²."""
+    from sgdsde.theory.pspin import PSpinCovariance
+
+    cov = PSpinCovariance({2: 0.5, 3: 2.0}, "ck")
+    ours = solve_ck_fixed(Covariance({2: 0.125, 3: 2.0}), 0.3, 1.0, dt=0.1)
+    theirs = solve_ck_fixed(cov, 0.3, 1.0, dt=0.1)
+    assert np.array_equal(ours.energy, theirs.energy)
+    assert float(theirs.covariance(0.7)) == pytest.approx(float(cov(0.7)), rel=1e-14)
 
 
 def test_solve_ck_picks_the_scheme_by_horizon():

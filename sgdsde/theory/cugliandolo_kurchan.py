@@ -141,11 +141,18 @@ class Covariance:
 
 
 def _covariance(xi) -> Covariance:
+    """A :class:`Covariance` from itself, a mapping {p: a_p}, or a p-spin model's covariance."""
+    from .pspin import PSpinCovariance
+
     if isinstance(xi, Covariance):
         return xi
     if isinstance(xi, Mapping):
         return Covariance(xi)
-    raise TypeError(f"xi must be a Covariance or a mapping {{p: a_p}}, got {type(xi).__name__}")
+    if isinstance(xi, PSpinCovariance):  # ξ = w Σ c_p² q^p: a_p = ξ of the unit pure model × c_p²
+        return Covariance({p: c * c * float(PSpinCovariance({p: 1.0}, xi.normalization).xi(1.0))
+                           for p, c in xi.coefficients.items()})
+    raise TypeError("xi must be a Covariance, a PSpinCovariance or a mapping {p: a_p}, "
+                    f"got {type(xi).__name__}")
 
 
 def _check_positive(name, value, allow_zero=False):
@@ -262,8 +269,8 @@ def solve_ck_fixed(xi, temperature: float, t1: float, *, dt: float = 0.02,
 
     Parameters
     ----------
-    xi : Covariance or mapping {p: a_p}
-        The covariance ξ(q).
+    xi : Covariance, PSpinCovariance or mapping {p: a_p}
+        The covariance ξ(q) (a landscape's ``covariance`` works as is).
     temperature : float
         T >= 0 (T = 0 is gradient flow).
     t1 : float
