@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.linalg import null_space
 
 from sgdsde.landscapes.pspin import MixedSphericalPSpin, SphericalPSpin, memory_needed
 
@@ -103,6 +104,29 @@ def test_riemannian_hessian_is_second_derivative_along_geodesics(model):
     f = [model.energy(_geodesic(x, v, t * h)) for t in (-2, -1, 0, 1, 2)]
     curvature = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
     np.testing.assert_allclose(np.einsum("mi,mij,mj->m", v, rh, v), curvature, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [3, 4])
+def test_riemannian_hessian_spectrum_is_a_shifted_semicircle(p):
+    """At any point of the sphere the tangent block of ∇²_sp H is GOE(radius 2 sqrt(p(p−1))) − p u.
+
+    For ABC, Cov(∂_i∂_j H, ∂_k∂_l H) = (p(p−1)/N)(δ_ik δ_jl + δ_il δ_jk) along tangent directions,
+    independent of H, so with n = N − 1 tangent directions and v = p(p−1)/N: the mean tangent
+    eigenvalue is −p u with SD sqrt(2 v n)/n, and (1/n) tr A² of the centred block A has mean
+    (n + 1) v = p(p−1) and SD ≈ 2v.  Tolerances 5 SD.
+    """
+    n = 120 if p == 3 else 32
+    model = SphericalPSpin(n, p, seed=p)
+    x = _points(model, m=3, seed=7)
+    u = model.energy_per_spin(x)
+    v = p * (p - 1) / n
+    for rh, point, energy in zip(model.riemannian_hessian(x), x, u, strict=True):
+        q = null_space(point[None, :])  # (N, N−1) orthonormal tangent basis
+        eig = np.linalg.eigvalsh(q.T @ rh @ q)
+        assert abs(eig.mean() + p * energy) < 5 * math.sqrt(2 * v * (n - 1)) / (n - 1)
+        centred = q.T @ rh @ q + p * energy * np.eye(n - 1)
+        second = np.trace(centred @ centred) / (n - 1)
+        assert abs(second - p * (p - 1)) < 5 * 2 * v, (second, p * (p - 1))
 
 
 @settings(max_examples=25)
