@@ -208,3 +208,17 @@ def test_mlp_training_decreases_the_loss():
                    record_every=200)
     loss = traj.observables["loss"]
     assert loss.shape == (2, 8) and np.all(loss[-1] < 0.6 * loss[0])
+
+
+def test_traces_at_chosen_steps(regression):
+    theta0 = np.zeros((3, 3))
+    traj = run_sgd(regression, theta0, lr=0.1, batch_size=4, n_steps=10, seed=4, record_at=[7, 3],
+                   record_params=True, observables={"first": lambda th: th[:, 0]})
+    np.testing.assert_array_equal(traj.steps, [0, 3, 7])
+    short = run_sgd(regression, theta0, lr=0.1, batch_size=4, n_steps=3, seed=4)
+    np.testing.assert_array_equal(traj.observables["position"][1], short.final)
+    np.testing.assert_array_equal(traj.observables["first"][1], short.final[:, 0])
+    np.testing.assert_allclose(traj.observables["grad_norm"][1],
+                               np.linalg.norm(regression.grad(short.final), axis=1))
+    with pytest.raises(ValueError, match="record_at must be integer steps"):
+        run_sgd(regression, theta0, lr=0.1, batch_size=4, n_steps=10, record_at=[11])

@@ -158,7 +158,7 @@ def _positive(value, name):
 def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps: int,
             sampling: str = "with_replacement", momentum: float = 0.0,
             schedule: Callable[[int], float] | None = None, svag: int = 1,
-            seed: int | None = None, record_every: int = 100,
+            seed: int | None = None, record_every: int = 100, record_at=None,
             observables: Mapping[str, Callable] | None = None, record_params: bool = False,
             particle_offset: int = 0, stream: int = STREAM_MINIBATCH,
             max_abs: float | None = None) -> Trajectory:
@@ -187,6 +187,8 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         Key of the batch draws (None: fresh, recorded in ``settings``).
     record_every : int
         Record every this many steps (and at the start and the end).
+    record_at : sequence of int, optional
+        Record at exactly these steps (and at the start) instead of every ``record_every``.
     observables : mapping of str to callable, optional
         Extra ``name -> fn(theta (M, d))`` recorded alongside the built-ins ``"loss"``
         (full-batch f, (M,)) and ``"grad_norm"`` (full-batch |∇f|, (M,)).
@@ -226,6 +228,12 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         raise ValueError(f"svag must be an integer >= 1, got {svag!r}")
     if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
         raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
+    if record_at is not None:
+        record_at = np.unique(np.asarray(record_at))
+        if record_at.dtype.kind not in "iu" or (record_at.size and
+                                               (record_at.min() < 0 or record_at.max() > n_steps)):
+            raise ValueError(f"record_at must be integer steps in [0, n_steps = {n_steps}]")
+        record_at = set(record_at.tolist())
     if schedule is not None and not callable(schedule):
         raise TypeError("schedule must be callable as schedule(k) -> learning-rate multiplier")
     observables = dict(observables or {})
@@ -255,7 +263,7 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         if record_params:
             values["position"] = theta.copy()
         for name, fn in observables.items():
-            values[name] = np.asarray(fn(theta))
+            values[name] = np.array(fn(theta), copy=True)  # a view of θ would change under us
         for name, value in values.items():
             history.setdefault(name, []).append(value)
 
@@ -302,6 +310,8 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
             with np.errstate(over="ignore", invalid="ignore"):  # the record holds the blown-up runs
                 record(k + 1)
             raise DivergenceError(k, particles[bad], trajectory(k + 1, time.perf_counter() - start), step)
-        if (k + 1) % record_every == 0 or k + 1 == n_steps:
+        due = (k + 1) in record_at if record_at is not None else (
+            (k + 1) % record_every == 0 or k + 1 == n_steps)
+        if due:
             record(k + 1)
     return trajectory(int(n_steps), time.perf_counter() - start)
