@@ -31,10 +31,14 @@ from sgdsde.landscapes.pspin import SphericalPSpin  # noqa: E402
 from sgdsde.save import SaveAt  # noqa: E402
 from sgdsde.sde import LangevinSDE  # noqa: E402
 from sgdsde.simulate import simulate  # noqa: E402
-from sgdsde.theory.cugliandolo_kurchan import Covariance, compare_finite_n, solve_ck  # noqa: E402
+from sgdsde.theory.cugliandolo_kurchan import (  # noqa: E402
+    Covariance,
+    compare_finite_n,
+    solve_ck,
+    threshold_energy_at,
+)
 
 T_D = math.sqrt(3 / 4)
-E_TH = -2 * math.sqrt(2 / 3)
 
 
 def run_size(n, temperature, args, seed):
@@ -113,9 +117,9 @@ def main(argv=None):
         ax.plot(ck.t[keep], ck.energy[keep], "k--", lw=1.5, label="N → ∞ (CK)")
         ax.errorbar(table["times"], table["extrapolated"], yerr=2 * table["extrapolated_se"], fmt="o",
                     color="C3", ms=4, label="1/N extrapolation (±2 SE)")
-        ref = -1 / temperature if temperature > T_D else E_TH
+        ref = -1 / temperature if temperature > T_D else threshold_energy_at(xi, temperature)[0]
         ax.axhline(ref, color="0.5", lw=0.8, ls=":",
-                   label="−ξ(1)/T" if temperature > T_D else "threshold E_th")
+                   label="−ξ(1)/T" if temperature > T_D else "threshold E_th(T)")
         ax.set_xscale("log")
         ax.set_xlabel("t")
         ax.set_ylabel("energy per spin E(t)")

@@ -26,6 +26,7 @@ from sgdsde.theory.cugliandolo_kurchan import (
     solve_ck_doubling,
     solve_ck_fixed,
     solve_fdt,
+    threshold_energy_at,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,12 +222,32 @@ def test_gradient_flow_ages_towards_the_threshold_with_exponent_near_two_thirds(
     assert np.all((alpha[window] > 0.55) & (alpha[window] < 0.8))
 
 
-def test_below_t_d_the_energy_stays_above_the_paramagnet_and_keeps_decreasing():
-    """T = 0.7 < T_d: aging, not equilibration: E(t) decreases but stays far above −1/T."""
-    sol = solve_ck_doubling(P3, 0.7, 500.0, n_grid=128, n_band=2)
-    late = sol.t >= 50
-    assert np.all(sol.energy[late] > -1 / 0.7 + 0.1)
-    assert sol.energy_at(500.0) < sol.energy_at(50.0)
+def test_threshold_energy_at_temperature_limits():
+    """T → 0: the threshold −2 sqrt((p−1)/p) (ABC, ÷√2 in CK); T → T_d: q → (p−2)/(p−1),
+    x → 1 and E → −1/T_d, continuous with the paramagnet (CK 1993)."""
+    assert threshold_energy_at(P3, 0.0)[0] == pytest.approx(E_TH_P3, abs=1e-12)
+    assert threshold_energy_at(Covariance.pure(4), 0.0)[0] == pytest.approx(-math.sqrt(3.0), abs=1e-12)
+    assert threshold_energy_at(Covariance.pure(3, "ck"), 0.0)[0] == pytest.approx(E_TH_P3 / math.sqrt(2))
+    assert threshold_energy_at(P3, 1e-6)[0] == pytest.approx(E_TH_P3, abs=1e-5)
+    energy, q, x = threshold_energy_at(P3, T_D_P3 * (1 - 1e-9))
+    assert q == pytest.approx(0.5, abs=1e-3)
+    assert x == pytest.approx(1.0, abs=1e-3)
+    assert energy == pytest.approx(-1 / T_D_P3, abs=1e-3)
+    with pytest.raises(ValueError, match="above T_d"):
+        threshold_energy_at(P3, 1.0)
+
+
+def test_below_t_d_the_energy_ages_towards_the_threshold_at_t_from_above():
+    """T = 0.5 < T_d: E(t) stays above E_th(T) = −1.37206 and is within 0.01 of it by t = 1000,
+    far above the paramagnetic −1/T = −2 it cannot reach; local exponent in the band of the
+    T = 0 test."""
+    e_th, _, _ = threshold_energy_at(P3, 0.5)
+    sol = solve_ck_doubling(P3, 0.5, 1000.0, n_grid=256, n_band=4)
+    assert np.all(sol.energy > e_th)
+    assert sol.energy[-1] - e_th < 0.01
+    t_mid, alpha = sol.decay_exponent(e_th, points_per_decade=1)
+    window = (t_mid > 10) & (t_mid < 1000)
+    assert np.all((alpha[window] > 0.55) & (alpha[window] < 0.8))
 
 
 # ---------------------------------------------------------------- helpers

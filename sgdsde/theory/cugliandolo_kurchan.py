@@ -59,6 +59,7 @@ __all__ = [
     "solve_ck_doubling",
     "solve_fdt",
     "plateau_overlap",
+    "threshold_energy_at",
     "local_decay_exponent",
     "p2_gradient_flow_energy",
     "finite_n_extrapolation",
@@ -138,6 +139,11 @@ class Covariance:
         """ξ''(q)."""
         q = np.asarray(q, dtype=np.float64)
         return sum(p * (p - 1) * ap * q ** (p - 2) for p, ap in self.coefficients.items() if p >= 2)
+
+    def third(self, q):
+        """ξ'''(q)."""
+        q = np.asarray(q, dtype=np.float64)
+        return sum(p * (p - 1) * (p - 2) * ap * q ** (p - 3) for p, ap in self.coefficients.items() if p >= 3)
 
 
 def _covariance(xi) -> Covariance:
@@ -471,13 +477,58 @@ def plateau_overlap(xi, temperature: float) -> float:
     xi = _covariance(xi)
     temperature = _check_positive("temperature", temperature)
     beta2 = temperature**-2
-    q = np.linspace(1e-6, 1 - 1e-12, 20001)
+    q = np.linspace(1e-6, 1.0, 20001)
     g = beta2 * xi.prime(q) * (1 - q) - q
     sign_change = np.nonzero(np.diff(np.sign(g)) != 0)[0]
     if len(sign_change) == 0:
         return 0.0
     k = sign_change[-1]
     return float(brentq(lambda x: beta2 * float(xi.prime(x)) * (1 - x) - x, q[k], q[k + 1], xtol=1e-14))
+
+
+def threshold_energy_at(xi, temperature: float) -> tuple[float, float, float]:
+    """Asymptotic energy of aging below T_d from a random start, in the CK (threshold) solution.
+
+    With a plateau q at the marginal condition ξ''(q)(1 − q)² = T² (largest root) and the
+    fluctuation–dissipation ratio of the aging regime x = (1 − q) ξ'''(q)/ξ''(q), the energy
+    E = −∫ ξ'(C) R ds splits into its FDT part, −β (ξ(1) − ξ(q)), and its aging part,
+    −β x ξ(q).  For a pure model x = (p − 2)(1 − q)/q and the T → 0 limit is the threshold
+    −2 sqrt((p − 1)/p) (ABC); Cugliandolo & Kurchan, PRL 71, 173 (1993).  For mixed models
+    the dynamics need not reach this state (Folena et al., PRX 10, 031045 (2020)).
+
+    Parameters
+    ----------
+    xi : Covariance, PSpinCovariance or mapping {p: a_p}
+    temperature : float
+        0 <= T < T_d.
+
+    Returns
+    -------
+    energy, q, x : float
+        Energy per spin, plateau and fluctuation–dissipation ratio (q = 1, x = 0 at T = 0).
+    """
+    from scipy.optimize import brentq
+
+    xi = _covariance(xi)
+    temperature = _check_positive("temperature", temperature, allow_zero=True)
+    if max(xi.coefficients) < 3:
+        raise ValueError("threshold_energy_at needs a component with p >= 3 (a glass transition)")
+    if temperature > 0 and plateau_overlap(xi, temperature) == 0.0:
+        raise ValueError(f"temperature {temperature} is above T_d: there is no aging state")
+    if temperature == 0:
+        # T → 0: 1 − q ≈ T / sqrt(ξ''(1)), so β(ξ(1) − ξ(q)) → ξ'(1)/sqrt(ξ''(1)) and
+        # βxξ(q) → ξ'''(1) ξ(1) / ξ''(1)^{3/2}
+        e1, e2 = float(xi.prime(1.0)), float(xi.second(1.0))
+        return -(e1 / math.sqrt(e2) + float(xi.third(1.0)) * float(xi(1.0)) / e2**1.5), 1.0, 0.0
+    q_grid = np.linspace(1e-6, 1.0, 20001)
+    gap = xi.second(q_grid) * (1 - q_grid) ** 2 - temperature**2
+    k = np.nonzero(np.diff(np.sign(gap)) != 0)[0][-1]
+    q = brentq(lambda v: float(xi.second(v)) * (1 - v) ** 2 - temperature**2, q_grid[k], q_grid[k + 1],
+               xtol=1e-15)
+    x = (1 - q) * float(xi.third(q)) / float(xi.second(q))
+    beta = 1.0 / temperature
+    energy = -beta * (float(xi(1.0)) - float(xi(q)) + x * float(xi(q)))
+    return float(energy), float(q), float(x)
 
 
 # --------------------------------------------------------------------------------------
