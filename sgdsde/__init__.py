@@ -20,6 +20,7 @@ from . import integrators as integrators  # noqa: E402
 from . import landscapes as landscapes  # noqa: E402
 from . import measure as measure  # noqa: E402
 from . import random as random  # noqa: E402
+from . import sgd as sgd  # noqa: E402
 from . import theory as theory  # noqa: E402
 from .manifolds import Euclidean as Euclidean  # noqa: E402
 from .manifolds import Sphere as Sphere  # noqa: E402

@@ -2,6 +2,10 @@
 
 from .base import Landscape as Landscape
 from .base import check_cloud as check_cloud
+from .networks import EmpiricalRisk as EmpiricalRisk
+from .networks import LinearRegression as LinearRegression
+from .networks import LogisticRegression as LogisticRegression
+from .networks import TwoLayerMLP as TwoLayerMLP
 from .pspin import MixedSphericalPSpin as MixedSphericalPSpin
 from .pspin import SphericalPSpin as SphericalPSpin
 from .toy import DoubleWell as DoubleWell
