@@ -23,8 +23,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/sgdsde demo
 
+# One BLAS thread per test worker: pytest-xdist already runs one worker per core, and
+# multi-threaded OpenBLAS on small products oversubscribes the cores (10x slower measured).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n $(JOBS) -q
+	OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check sgdsde tests examples benchmarks
