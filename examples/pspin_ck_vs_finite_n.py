@@ -79,7 +79,7 @@ def main(argv=None):
                         help="couplings in float64 (twice the memory)")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.particles, args.t1, args.t_wait = [16, 32, 48], 8, 3.0, 1.0
+        args.sizes, args.particles, args.t1, args.t_wait = [16, 24, 32], 6, 2.0, 0.5
         args.dt, args.record = 0.02, 0.2
     if not 0 < args.t_wait < args.t1:
         parser.error("--t-wait must lie in (0, --t1)")

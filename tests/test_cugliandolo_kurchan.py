@@ -95,6 +95,18 @@ def test_fixed_grid_is_second_order_and_richardson_gains_an_order():
     assert abs(rich.energy_at(2.0) - _p2_energy_by_quadrature(2.0)) < errors[1] / 4
 
 
+@pytest.mark.parametrize("temperature", [0.0, 0.5])
+def test_ck_normalisation_is_abc_with_energies_and_temperatures_over_root2_and_times_times_root2(temperature):
+    """ξ_CK = ξ_ABC/2 rescales the equations exactly (REFERENCE §4), so with steps h√2 and h
+    the two discrete solutions coincide to rounding."""
+    root2 = math.sqrt(2)
+    abc = solve_ck_fixed(P3, temperature, 3.0, dt=0.05, richardson=False)
+    ck = solve_ck_fixed(Covariance.pure(3, "ck"), temperature / root2, 3.0 * root2, dt=0.05 * root2,
+                        richardson=False)
+    assert np.allclose(ck.energy, abc.energy / root2, rtol=1e-10, atol=1e-13)
+    assert np.allclose(ck.correlation, abc.correlation, rtol=1e-10, atol=1e-13)
+
+
 # ---------------------------------------------------------------- structure of the solution
 
 def test_solution_satisfies_the_spherical_constraint_and_euler_relation():
