@@ -1,10 +1,12 @@
 """Finite-N Langevin dynamics of the spherical 3-spin model against the exact N → ∞ curves.
 
 For a temperature on each side of T_d = sqrt(3/4) (ABC normalisation), a cloud of
-particles starts uniformly on the sphere |σ|² = N of one disorder sample per size and runs
-Euler–Maruyama Langevin dynamics.  The figure shows, per temperature, the energy per spin
-E(t) and the correlation C(t, t_w) = σ(t)·σ(t_w)/N for each N next to the solution of the
-Cugliandolo–Kurchan equations, and the table extrapolates E(t) linearly in 1/N.
+particles starts uniformly on the sphere |σ|² = N of each disorder sample and runs
+Euler–Maruyama Langevin dynamics (``--samples`` samples per size; with one, the standard
+errors are over particles only and omit sample-to-sample fluctuations).  The figure
+shows, per temperature, the energy per spin E(t) and the correlation
+C(t, t_w) = σ(t)·σ(t_w)/N for each N next to the solution of the Cugliandolo–Kurchan
+equations, and the table extrapolates E(t) linearly in 1/N.
 
 Run::
 
@@ -41,8 +43,8 @@ from sgdsde.theory.cugliandolo_kurchan import (  # noqa: E402
 T_D = math.sqrt(3 / 4)
 
 
-def run_size(n, temperature, args, seed):
-    """Energy trace (t, mean, sem) and C(t, t_w) (t, mean, sem) of one cloud at size n."""
+def run_sample(n, temperature, args, seed):
+    """Per-particle energy (n_records, M) and C(t, t_w) of one disorder sample at size n."""
     dtype = np.float32 if args.float32 else np.float64
     landscape = SphericalPSpin(n, 3, seed=seed, dtype=dtype)
     sde = LangevinSDE(landscape, temperature=temperature)
@@ -58,10 +60,27 @@ def run_size(n, temperature, args, seed):
                       save=SaveAt(every=every, observables=obs2), seed=seed + 3, progress=False)
     t = np.concatenate([first.ts, args.t_wait + second.ts[1:]])
     e = np.concatenate([first.observables["energy"], second.observables["energy"][1:]]).astype(float)
-    sem = e.std(axis=1, ddof=1) / math.sqrt(e.shape[1])
-    c = second.observables["c_wait"].astype(float)
-    return (t, e.mean(axis=1), sem), (args.t_wait + second.ts, c.mean(axis=1),
-                                      c.std(axis=1, ddof=1) / math.sqrt(c.shape[1]))
+    return t, e, args.t_wait + second.ts, second.observables["c_wait"].astype(float)
+
+
+def mean_and_se(per_sample):
+    """Mean over samples and particles; SE across sample means (or particles for one sample)."""
+    stacked = np.stack(per_sample)  # (S, n_records, M)
+    if len(per_sample) > 1:
+        means = stacked.mean(axis=2)
+        return means.mean(axis=0), means.std(axis=0, ddof=1) / math.sqrt(len(per_sample))
+    x = stacked[0]
+    return x.mean(axis=1), x.std(axis=1, ddof=1) / math.sqrt(x.shape[1])
+
+
+def run_size(n, temperature, args, seed):
+    """Energy trace (t, mean, se) and C(t, t_w) (t, mean, se) at size n over the disorder samples."""
+    energies, corrs = [], []
+    for s in range(args.samples):
+        t, e, tc, c = run_sample(n, temperature, args, seed + 100 * s)
+        energies.append(e)
+        corrs.append(c)
+    return (t, *mean_and_se(energies)), (tc, *mean_and_se(corrs))
 
 
 def main(argv=None):
@@ -70,7 +89,9 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.2])
-    parser.add_argument("--particles", type=int, default=32)
+    parser.add_argument("--particles", type=int, default=32, help="particles per disorder sample")
+    parser.add_argument("--samples", type=int, default=1,
+                        help="disorder samples per N (the SE is across samples when > 1)")
     parser.add_argument("--t1", type=float, default=40.0)
     parser.add_argument("--t-wait", type=float, default=5.0, dest="t_wait")
     parser.add_argument("--dt", type=float, default=0.01)
