@@ -76,9 +76,9 @@ def main(argv=None):
     for ax in (left, right):
         ax.axhline(e_th, color="k", ls="--", lw=1, label=r"threshold $-E_\infty$")
         ax.axhline(e_0, color="k", ls="-.", lw=1, label=r"ground state $-E_0$")
-    left.set(xscale="log", xlabel="time t", ylabel="energy per spin e(t)",
+    left.set(xscale="log", xlabel="time t", ylabel="energy per spin e(t)", ylim=(-1.75, 0.05),
              title=f"3-spin Langevin from random starts, N = {n}")
-    left.legend(frameon=False, fontsize=7, ncol=2)
+    left.legend(frameon=False, fontsize=7, ncol=2, loc="upper right")
 
     temps, mean, se = np.array(late).T
     grid = np.linspace(0.45 * t_d, 2.1 * t_d, 200)
@@ -92,8 +92,8 @@ def main(argv=None):
     right.text(t_d, -0.55, r" $T_d$", fontsize=9)
     right.text(t_s, -0.55, r"$T_s$ ", fontsize=9, ha="right")
     right.set(xlabel="temperature T", ylabel="energy per spin", ylim=(-1.85, -0.45),
-              title="Late-time energy against temperature")
-    right.legend(frameon=False, fontsize=8, loc="lower right")
+              title=f"Late-time energy (one coupling draw, {m} particles ± SE)")
+    right.legend(frameon=False, fontsize=8, loc="center right")
     path = out / "pspin_energy_vs_temperature.png"
     fig.savefig(path, dpi=130)
     print(f"figure: {path}")
