@@ -90,7 +90,7 @@ def main(argv=None):
               title="Gap at fixed times against N")
     right.set_xticks(sizes, [str(n) for n in sizes])
     right.minorticks_off()
-    right.legend(frameon=False, fontsize=8)
+    right.legend(frameon=False, fontsize=8, loc="upper right")
     path = out / "pspin_gradient_descent.png"
     fig.savefig(path, dpi=130)
     print(f"figure: {path}")
