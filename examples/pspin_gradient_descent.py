@@ -90,7 +90,7 @@ def main(argv=None):
               title="Gap at fixed times against N")
     right.set_xticks(sizes, [str(n) for n in sizes])
     right.minorticks_off()
-    right.legend(frameon=False, fontsize=8, loc="upper right")
+    right.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     path = out / "pspin_gradient_descent.png"
     fig.savefig(path, dpi=130)
     print(f"figure: {path}")
