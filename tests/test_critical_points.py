@@ -243,7 +243,6 @@ def test_pspin_p3_counts_match_exact_expectation_at_n3():
     np.testing.assert_array_less(np.abs(banded.mean(axis=0) - exact.mean), 4 * se_band + 1e-12)
 
 
-@pytest.mark.slow
 def test_example_smoke(tmp_path):
     import importlib.util
     from pathlib import Path
