@@ -123,16 +123,20 @@ def uniform_at(k0, k1, particle, step, comp, stream):
     return (np.float64(w) + 0.5) * 2.0**-32
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def normals_into(out, seed, particles, step, stream):
-    """Fill ``out`` (M, dim) with the normals of ``particles`` at ``step`` (parallel)."""
+    """Fill ``out`` (M, dim) with the normals of ``particles`` at ``step``.
+
+    Serial on purpose: it serves the batched path, between BLAS calls that dominate the step
+    (see ``euler_maruyama_update`` in :mod:`sgdsde.integrators._numba_fused`).
+    """
     k0 = np.uint64(seed) & _MASK
     k1 = np.uint64(seed) >> _S32
     st = np.uint64(step)
     block = st >> np.uint64(2)
     slot = np.int64(st & np.uint64(3))
     dim = out.shape[1]
-    for i in prange(out.shape[0]):
+    for i in range(out.shape[0]):
         buf = np.empty((dim, 4))
         fill_noise_block(buf, k0, k1, np.uint64(particles[i]), block, np.uint64(stream))
         for k in range(dim):

@@ -243,9 +243,14 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
             grad[i, k] = g[k]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, radius, max_abs, diverged):
     """One Euler–Maruyama step from a precomputed (batched, e.g. BLAS) gradient ``g`` (M, d).
+
+    Serial on purpose: it runs between two BLAS calls, which dominate the step (their cost
+    grows faster with d than this O(M d) pass).  A parallel loop here would start Numba's
+    thread pool between BLAS's, and the two pools then fight for the cores: 40x slower
+    steps were measured on a busy 2-core machine.
 
     ``noise`` (M, d, 4) holds each particle's normals of the four steps of one Philox block
     between calls; ``refill`` says it must be refilled for the block of ``step`` (the caller
@@ -259,7 +264,7 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     block = np.uint64(step >> 2)
     s = step & 3
-    for i in prange(m_particles):
+    for i in range(m_particles):
         if diverged[i] >= 0:
             continue
         if refill:
