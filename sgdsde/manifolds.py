@@ -38,16 +38,39 @@ class Manifold:
     def check(self, x: np.ndarray, name: str = "x0", rtol: float = 1e-6) -> None:
         """Raise ValueError if the points ``x`` are not on the manifold."""
 
-    def random(self, n_particles: int, dim: int, seed: int | None = None,
+    dim: int | None = None
+
+    def random(self, n_particles: int, dim: int | None = None, seed: int | None = None,
                dtype=np.float64) -> np.ndarray:
-        """``n_particles`` points drawn from the manifold's reference law, shape (M, dim)."""
+        """``n_particles`` points drawn from the manifold's reference law, shape (M, dim).
+
+        ``dim`` defaults to the manifold's own dimension when it was given one (a landscape's
+        manifold knows it: ``H.manifold.random(4096, seed=1)``).
+        """
         raise NotImplementedError
+
+    def _dim(self, dim):
+        dim = self.dim if dim is None else dim
+        if dim is None:
+            raise ValueError(f"{self!r} has no dimension of its own: pass dim=")
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+        return int(dim)
 
 
 class Euclidean(Manifold):
-    """Flat space R^d: projection and retraction are the identity."""
+    """Flat space R^d: projection and retraction are the identity.
+
+    Parameters
+    ----------
+    dim : int, optional
+        d, used as the default of :meth:`random`.
+    """
 
     name = "euclidean"
+
+    def __init__(self, dim: int | None = None):
+        self.dim = None if dim is None else self._dim(dim)
 
     def project(self, x, v):
         return v
@@ -55,9 +78,9 @@ class Euclidean(Manifold):
     def retract(self, x):
         return x
 
-    def random(self, n_particles, dim, seed=None, dtype=np.float64):
+    def random(self, n_particles, dim=None, seed=None, dtype=np.float64):
         """Standard normal points (the reference law of flat space here), shape (M, dim)."""
-        return normals(resolve_seed(seed), np.arange(n_particles), 0, dim, stream=STREAM_USER,
+        return normals(resolve_seed(seed), np.arange(n_particles), 0, self._dim(dim), stream=STREAM_USER,
                        dtype=dtype)
 
     def __repr__(self):
@@ -87,15 +110,18 @@ class Sphere(Manifold):
     ----------
     radius : float
         Radius R > 0 (length units of x).
+    dim : int, optional
+        Dimension d of the ambient space, used as the default of :meth:`random`.
     """
 
     name = "sphere"
 
-    def __init__(self, radius: float):
+    def __init__(self, radius: float, dim: int | None = None):
         radius = float(radius)
         if not (math.isfinite(radius) and radius > 0):
             raise ValueError(f"radius must be a finite number > 0, got {radius}")
         self.radius = radius
+        self.dim = None if dim is None else self._dim(dim)
 
     def project(self, x, v):
         """``v - (x·v / |x|**2) x``: removes the radial part."""
@@ -118,9 +144,9 @@ class Sphere(Manifold):
                 f"{rtol:g}); particle {i} has |x| = {norm[i]:g}. Use Sphere.retract to project."
             )
 
-    def random(self, n_particles, dim, seed=None, dtype=np.float64):
+    def random(self, n_particles, dim=None, seed=None, dtype=np.float64):
         """Points uniform on the sphere (normalised Gaussians), shape (M, dim)."""
-        g = normals(resolve_seed(seed), np.arange(n_particles), 0, dim, stream=STREAM_USER)
+        g = normals(resolve_seed(seed), np.arange(n_particles), 0, self._dim(dim), stream=STREAM_USER)
         return self.retract(g).astype(dtype, copy=False)
 
     def __repr__(self):

@@ -380,3 +380,15 @@ def test_divergence_marks_the_partial_trajectory_incomplete():
         simulate(sde, EulerMaruyama(), np.full((8, 1), 2.0), dt=1.0, n_steps=50, seed=0, progress=False)
     traj = info.value.trajectory
     assert traj.stats["diverged"] and not traj.completed
+
+
+def test_a_landscape_manifold_draws_clouds_of_its_own_dimension():
+    sphere = Sphere(3.0, dim=5)
+    cloud = sphere.random(7, seed=2)
+    assert cloud.shape == (7, 5)
+    np.testing.assert_allclose(np.linalg.norm(cloud, axis=1), 3.0, rtol=1e-12)
+    np.testing.assert_array_equal(cloud, Sphere(3.0).random(7, 5, seed=2))
+    with pytest.raises(ValueError, match="pass dim="):
+        Sphere(3.0).random(7)
+    with pytest.raises(ValueError, match="dim must be"):
+        Sphere(3.0, dim=0)

@@ -186,7 +186,7 @@ class _SphericalSpinGlass(Landscape):
         if isinstance(small_batch, bool) or not isinstance(small_batch, (int, np.integer)) or small_batch < 0:
             raise ValueError(f"small_batch must be an integer >= 0, got {small_batch!r}")
         self.small_batch = int(small_batch)
-        self.manifold = Sphere(math.sqrt(self.n))
+        self.manifold = Sphere(math.sqrt(self.n), dim=self.n)
         self._check_fits(degrees)
         self.couplings = {p: self._draw(p, c) for p, c in self.covariance.coefficients.items()}
 
