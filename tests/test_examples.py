@@ -9,11 +9,20 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+ALL_EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+# Examples whose --smoke run is already tested, with assertions on what it measures, beside
+# the module they illustrate: not run a second time here.
+CHECKED_ELSEWHERE = {
+    "critical_points_vs_complexity": "tests/test_critical_points.py",
+    "double_well_fokker_planck": "tests/test_fokker_planck_compare.py",
+    "entropy_vs_temperature": "tests/test_entropy.py",
+}
+EXAMPLES = [p for p in ALL_EXAMPLES if p.stem not in CHECKED_ELSEWHERE]
 
 
 def test_there_are_examples():
-    assert len(EXAMPLES) >= 7
+    assert len(ALL_EXAMPLES) >= 7
+    assert set(CHECKED_ELSEWHERE) <= {p.stem for p in ALL_EXAMPLES}
 
 
 @pytest.mark.slow
