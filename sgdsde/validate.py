@@ -415,7 +415,7 @@ def pspin_paramagnetic_energy(level: str) -> Check:
     from .theory.pspin import dynamical_temperature, paramagnetic_energy
 
     full = _level(level)
-    n, m, draws, t1 = (48, 64, 16, 10.0) if full else (32, 32, 5, 6.0)
+    n, m, draws, t1 = (64, 64, 24, 10.0) if full else (32, 32, 5, 6.0)
     # Leimkuhler–Matthews: its invariant law is second order in dt (Euler–Maruyama's first-order
     # bias at dt = 0.02 lifts the energy by ≈ 0.02, several SE)
     dt, t_eq = 0.02, 3.0
@@ -446,7 +446,7 @@ def pspin_gradient_descent(level: str) -> Check:
     from .theory.pspin import threshold_energy
 
     full = _level(level)
-    n, m, draws, t1 = (96, 8, 8, 40.0) if full else (48, 8, 4, 20.0)
+    n, m, draws, t1 = (128, 8, 8, 40.0) if full else (48, 8, 4, 20.0)
     final = []
     for s in range(draws):
         model = SphericalPSpin(n, 3, seed=10 + s)
@@ -472,7 +472,7 @@ def critical_point_counts(level: str) -> Check:
 
     full = _level(level)
     n, p = 3, 3
-    draws, starts, goe = (200, 120, 400_000) if full else (30, 120, 50_000)
+    draws, starts, goe = (400, 120, 400_000) if full else (30, 120, 50_000)
     totals = []
     for draw in range(draws):
         landscape = SphericalPSpin(n, p, seed=draw)
