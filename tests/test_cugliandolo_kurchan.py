@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -344,14 +342,3 @@ def test_solve_ck_picks_the_scheme_by_horizon():
     assert solve_ck(P3, 0.5, 1.0, dt=0.1).method == "fixed"
     sol = solve_ck(P3, 0.5, 1.0, method="doubling", n_grid=32, n_band=2)
     assert isinstance(sol, CKSolution) and sol.method == "doubling"
-
-
-# ---------------------------------------------------------------- example
-
-def test_example_runs_in_smoke_mode(tmp_path):
-    pytest.importorskip("sgdsde.landscapes.pspin")
-    script = ROOT / "examples" / "pspin_ck_vs_finite_n.py"
-    out = subprocess.run([sys.executable, str(script), "--smoke", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "pspin_ck_vs_finite_n.png").stat().st_size > 10_000

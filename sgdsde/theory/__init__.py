@@ -4,6 +4,17 @@ from .boltzmann import boltzmann_density_1d as boltzmann_density_1d
 from .complexity_counts import ExpectedCounts as ExpectedCounts
 from .complexity_counts import expected_counts as expected_counts
 from .complexity_counts import goe_eigenvalues as goe_eigenvalues
+from .cugliandolo_kurchan import CKSolution as CKSolution
+from .cugliandolo_kurchan import compare_finite_n as compare_finite_n
+from .cugliandolo_kurchan import finite_n_extrapolation as finite_n_extrapolation
+from .cugliandolo_kurchan import local_decay_exponent as local_decay_exponent
+from .cugliandolo_kurchan import p2_gradient_flow_energy as p2_gradient_flow_energy
+from .cugliandolo_kurchan import plateau_overlap as plateau_overlap
+from .cugliandolo_kurchan import solve_ck as solve_ck
+from .cugliandolo_kurchan import solve_ck_doubling as solve_ck_doubling
+from .cugliandolo_kurchan import solve_ck_fixed as solve_ck_fixed
+from .cugliandolo_kurchan import solve_fdt as solve_fdt
+from .cugliandolo_kurchan import threshold_energy_at as threshold_energy_at
 from .kramers import kramers_rate as kramers_rate
 from .kramers import mean_first_passage_time_1d as mean_first_passage_time_1d
 from .ornstein_uhlenbeck import em_stationary_variance as em_stationary_variance
