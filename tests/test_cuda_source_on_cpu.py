@@ -25,10 +25,9 @@ from hypothesis import strategies as st
 
 from sgdsde import random as rnd
 from sgdsde.backends.numpy_backend import NumpyBackend
-from sgdsde.integrators.overdamped import MALA, EulerMaruyama, Heun, LeimkuhlerMatthews
-from sgdsde.integrators.underdamped import BAOAB
+from sgdsde.integrators.overdamped import EulerMaruyama, Heun
 from sgdsde.landscapes._pspin_cupy import STREAM_COUPLINGS, couplings_reference
-from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quadratic, Rugged
+from sgdsde.landscapes.toy import DoubleWell, MullerBrown
 from sgdsde.sde import LangevinSDE
 
 CUDA_DIR = Path(__file__).resolve().parents[1] / "sgdsde" / "backends" / "_cuda"
@@ -204,17 +203,7 @@ def test_uniforms_equal_reference(lib):
 
 
 # --------------------------------------------------------------------------- fused steps
-LANDSCAPES = {
-    "double_well_1d": DoubleWell(),
-    "tilted_double_well_2d": DoubleWell(dim=2, barrier=1.3, tilt=0.4, transverse_stiffness=0.5),
-    "quadratic_3d": Quadratic(np.array([[2.0, 0.3, -0.1], [0.3, 1.0, 0.2], [-0.1, 0.2, 0.5]]),
-                              center=[0.1, -0.2, 0.3]),
-    "muller_brown": MullerBrown(scale=0.05),
-    "rugged_2d": Rugged(dim=2, stiffness=1.0, amplitude=0.2, wavelength=0.7),
-    "nonconservative": NonConservative(np.diag([1.0, 2.0]), omega=0.7, center=[0.2, -0.1]),
-}
-INTEGRATORS = {"EulerMaruyama": EulerMaruyama(), "Heun": Heun(),
-               "LeimkuhlerMatthews": LeimkuhlerMatthews(), "MALA": MALA(), "BAOAB": BAOAB()}
+from _kernel_cases import INTEGRATORS, LANDSCAPES  # noqa: E402
 
 
 def _start(landscape, m, dtype):

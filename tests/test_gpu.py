@@ -18,10 +18,9 @@ from hypothesis import strategies as st
 
 from sgdsde import random as rnd
 from sgdsde.backends import get_backend
-from sgdsde.integrators.overdamped import MALA, EulerMaruyama, Heun, LeimkuhlerMatthews
-from sgdsde.integrators.underdamped import BAOAB
+from sgdsde.integrators.overdamped import EulerMaruyama, LeimkuhlerMatthews
 from sgdsde.landscapes._pspin_cupy import couplings_reference
-from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quadratic, Rugged
+from sgdsde.landscapes.toy import DoubleWell, MullerBrown, Quadratic
 from sgdsde.results import DivergenceError
 from sgdsde.save import SaveAt
 from sgdsde.sde import LangevinSDE, MatrixNoise
@@ -44,17 +43,7 @@ def on_gpu(test):
     """Mark ``test`` as a GPU test, skipped where CuPy or a CUDA device is missing."""
     return pytest.mark.gpu(pytest.mark.skipif(not HAS_GPU, reason="needs CuPy and a CUDA device")(test))
 
-LANDSCAPES = {
-    "double_well_1d": DoubleWell(),
-    "tilted_double_well_2d": DoubleWell(dim=2, barrier=1.3, tilt=0.4, transverse_stiffness=0.5),
-    "quadratic_3d": Quadratic(np.array([[2.0, 0.3, -0.1], [0.3, 1.0, 0.2], [-0.1, 0.2, 0.5]]),
-                              center=[0.1, -0.2, 0.3]),
-    "muller_brown": MullerBrown(scale=0.05),
-    "rugged_2d": Rugged(dim=2, stiffness=1.0, amplitude=0.2, wavelength=0.7),
-    "nonconservative": NonConservative(np.diag([1.0, 2.0]), omega=0.7, center=[0.2, -0.1]),
-}
-INTEGRATORS = {"EulerMaruyama": EulerMaruyama(), "Heun": Heun(),
-               "LeimkuhlerMatthews": LeimkuhlerMatthews(), "MALA": MALA(), "BAOAB": BAOAB()}
+from _kernel_cases import INTEGRATORS, LANDSCAPES  # noqa: E402
 
 
 def test_cupy_backend_is_loud_without_a_device():
