@@ -336,10 +336,7 @@ class NonConservative(Landscape):
         g = self.matrix - self.rotation
         return np.concatenate([g.ravel(), self.center, self.matrix.ravel()])
 
-    def energy(self, x):
-        x = self._check(x)
-        y = x - self.center.astype(x.dtype)
-        return 0.5 * np.einsum("mi,ij,mj->m", y, self.matrix.astype(y.dtype), y)
+    energy = Quadratic.energy  # the quadratic part ½ (x−c)ᵀA(x−c): same attributes, same formula
 
     def grad(self, x):
         x = self._check(x)

@@ -27,22 +27,16 @@ import warnings
 import numpy as np
 from scipy import fft
 
+from .distances import check_samples
+
 __all__ = ["autocorrelation_function", "integrated_autocorrelation_time", "effective_sample_size"]
 
 
 def _trace(trace) -> np.ndarray:
-    x = np.asarray(trace)
-    if x.dtype.kind not in "iuf":
-        raise TypeError(f"trace must be a real array, got dtype {x.dtype}")
-    x = x.astype(np.float64, copy=False)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError(f"trace must have shape (n_times,) or (n_times, n_particles), got {x.shape}")
-    if x.shape[0] < 2 or x.shape[1] < 1:
-        raise ValueError(f"trace needs at least 2 times and 1 particle, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("trace contains NaN or inf")
+    """``trace`` as a finite float64 array (n_times, n_particles) with at least 2 times."""
+    x = check_samples(trace, "trace")
+    if x.shape[0] < 2:
+        raise ValueError(f"trace needs at least 2 times, got shape {x.shape}")
     return x
 
 
