@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, markdown_table, record  # noqa: E402
 
 import sgdsde as sd  # noqa: E402
-from sgdsde.backends._numba_random import fill_noise_block  # noqa: E402
+from sgdsde.backends._numba_random import LANES, fill_noise_lanes  # noqa: E402
 
 TEMPERATURE = 0.25
 DT = 1e-3
@@ -39,18 +39,24 @@ DT = 1e-3
 
 @njit(cache=True, parallel=True)
 def draw_only(n_particles, dim, n_steps, seed):
-    """Generate (and sum, so nothing is optimised away) the normals a fused EM run consumes."""
+    """Generate (and sum, so nothing is optimised away) the normals a fused EM run consumes,
+    with the generator the fused kernels use (LANES particles at a time)."""
     k0 = np.uint64(seed) & np.uint64(0xFFFFFFFF)
     k1 = np.uint64(seed) >> np.uint64(32)
     total = 0.0
-    for i in prange(n_particles):
-        buf = np.empty((dim, 4))
-        acc = 0.0
+    for gi in prange((n_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        n_lanes = min(LANES, n_particles - lo)
+        buf = np.empty((dim, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
+        acc = np.zeros(LANES)
         for n in range(0, n_steps, 4):
-            fill_noise_block(buf, k0, k1, np.uint64(i), np.uint64(n >> 2), np.uint64(0))
+            fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), n_lanes, np.uint64(n >> 2), np.uint64(0))
             for k in range(dim):
-                acc += buf[k, 0] + buf[k, 1] + buf[k, 2] + buf[k, 3]
-        total += acc
+                for s in range(4):
+                    for j in range(LANES):
+                        acc[j] += buf[k, s, j]
+        total += acc.sum()
     return total
 
 

@@ -23,7 +23,7 @@ consecutive steps, so a one-dimensional cloud wastes no bits.  Each word becomes
 standard normal by a 128-layer ziggurat (Marsaglia & Tsang, J. Stat. Softw. 5(8), 2000)
 in which the layer index (7 bits), the sign (1 bit) and the magnitude (24 bits) come from
 disjoint bits of the word, which removes the correlation between layer and value that
-Doornik (2005) found in the original.  In about 1.2 % of draws the ziggurat needs more
+Doornik (2005) found in the original.  In about 2.8 % of draws the ziggurat needs more
 bits; they come from further Philox calls whose counters carry a tag (>= 0x8000 in the
 top half of the third word) that no main-stream counter can carry.
 

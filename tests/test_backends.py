@@ -126,12 +126,16 @@ def test_fused_and_batched_numba_paths_agree(cls, name):
 
 
 def test_dense_quadratic_takes_the_blas_path_and_agrees():
-    """A d = 24 quadratic runs Euler–Maruyama as BLAS gradient + fused update; same path."""
+    """A quadratic above POINTWISE_MAX_DIM runs Euler–Maruyama as BLAS gradient + fused
+    update; same path as the reference."""
+    from sgdsde.landscapes.toy import POINTWISE_MAX_DIM
+
+    d = POINTWISE_MAX_DIM + 3
     rng = np.random.default_rng(0)
-    q = rng.standard_normal((24, 24))
-    land = Quadratic(q @ q.T / 24 + np.eye(24))
+    q = rng.standard_normal((d, d))
+    land = Quadratic(q @ q.T / d + np.eye(d))
     sde = LangevinSDE(land, temperature=0.3)
-    x0 = rng.standard_normal((40, 24))
+    x0 = rng.standard_normal((40, d))
     from sgdsde.integrators import EulerMaruyama
 
     kw = dict(dt=0.01, n_steps=45, seed=4, progress=False)

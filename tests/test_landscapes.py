@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import optimize
 
-from sgdsde.landscapes._toy_numba import point_energy, point_grad
+from sgdsde.landscapes._toy_numba import lanes_energy, lanes_grad
 from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quadratic, Rugged
 
 LANDSCAPES = toy_landscapes()
@@ -78,17 +78,20 @@ def test_hessian_is_the_jacobian_of_grad(name, data):
 @settings(max_examples=25)
 @given(data=st.data())
 def test_pointwise_kernels_equal_batched(name, data):
-    """The Numba ``point_grad``/``point_energy`` used by the fused integrators equal the NumPy
-    batched methods to rounding (same formulas, different summation order: 1e-12 relative)."""
+    """The Numba ``lanes_grad``/``lanes_energy`` used by the fused integrators (one point per
+    column) equal the NumPy batched methods to rounding (same formulas, different summation
+    order: 1e-12 relative)."""
     land = LANDSCAPES[name]
     x = data.draw(_cloud(land.dim, n=4))
     p = np.ascontiguousarray(land.fused_params, dtype=np.float64)
-    g = np.empty(land.dim)
-    for i in range(x.shape[0]):
-        point_grad(land.fused_kind, x[i], p, g)
-        np.testing.assert_allclose(g, land.grad(x[i:i + 1])[0], rtol=1e-12, atol=1e-12 * _scale(g))
-        u = point_energy(land.fused_kind, x[i], p)
-        np.testing.assert_allclose(u, land.energy(x[i:i + 1])[0], rtol=1e-12, atol=1e-12)
+    lanes = np.ascontiguousarray(x.T)
+    g = np.empty_like(lanes)
+    u = np.empty(x.shape[0])
+    lanes_grad(land.fused_kind, lanes, p, g)
+    lanes_energy(land.fused_kind, lanes, p, u)
+    want = land.grad(x)
+    np.testing.assert_allclose(g.T, want, rtol=1e-12, atol=1e-12 * _scale(want))
+    np.testing.assert_allclose(u, land.energy(x), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)

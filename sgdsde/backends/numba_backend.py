@@ -68,7 +68,7 @@ class NumbaBackend(Backend):
                                        particles, max_abs, diverged)
             radius = sde.manifold.radius if isinstance(sde.manifold, Sphere) else 0.0
             x = np.ascontiguousarray(state.x)
-            noise = np.empty(x.shape + (4,))  # one Philox block: four steps of normals
+            noise = fused.noise_buffer(*x.shape)  # one Philox block: four steps of normals
             for n in range(step0, step0 + n_steps):
                 g = np.ascontiguousarray(sde.grad(x))
                 refill = n == step0 or n % 4 == 0

@@ -1,11 +1,15 @@
-"""Fused Numba kernels: one particle per loop iteration, many steps per call.
+"""Fused Numba kernels: many steps per call, particles advanced in SIMD lanes.
 
 Each kernel advances every particle of a cloud on a toy landscape (pointwise gradient,
-:mod:`sgdsde.landscapes._toy_numba`) with isotropic thermal noise in Euclidean space,
-holding the particle's state in a small local array between steps; the cloud is touched
-in memory only at the start and the end of the call.  The particles are independent and
-their noise is a function of (seed, global particle index, step), so the result does not
-depend on the number of threads or the order of the loop.
+:mod:`sgdsde.landscapes._toy_numba`) with isotropic thermal noise in Euclidean space.  One
+loop iteration (one thread's unit of work) holds :data:`LANES` consecutive particles in
+small local arrays laid out ``(component, lane)``, so that every line of the step — the
+Philox rounds of the noise, the gradient, the update — is a loop over lanes that the
+compiler turns into vector instructions, and the chains of dependent operations of
+different particles overlap.  The cloud is touched in memory only at the start and the
+end of the call.  The particles are independent and their noise is a function of (seed,
+global particle index, step), so the result does not depend on the number of threads or
+on the order of the loop.
 
 Common arguments: ``x`` (M, d) positions, updated in place (float32 or float64, kept);
 ``kind, p`` the landscape's kernel; ``seed`` and ``offset`` (global index of row 0);
@@ -24,17 +28,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..backends._numba_random import fill_noise_block, uniform_at
-from ..landscapes._toy_numba import point_energy, point_grad
+from ..backends._numba_random import LANES, fill_noise_lanes, uniform_at
+from ..landscapes._toy_numba import lanes_energy, lanes_grad
 from ..random import STREAM_ACCEPT, STREAM_NOISE
 
 _NOISE = np.uint64(STREAM_NOISE)
 _ACCEPT = np.uint64(STREAM_ACCEPT)
 _MASK = np.uint64(0xFFFFFFFF)
-# Particles advanced together by one thread: their update chains are independent, so the
-# processor overlaps them; one particle at a time leaves the step bound by the latency of
-# its own chain of dependent floating-point operations.
-GROUP = 8
 
 
 @njit(cache=True, inline="always")
@@ -44,19 +44,54 @@ def _keys(seed):
 
 
 @njit(cache=True, inline="always")
-def _slot(buf, blk, k0, k1, part, n):
-    """Make ``buf`` hold the block of step n; return (slot of n, block held)."""
-    b = n >> 2
-    if b != blk:
-        fill_noise_block(buf, k0, k1, part, np.uint64(b), _NOISE)
-    return n & 3, b
+def _load(rows, lo, n_lanes, alive, out):
+    """``out[k, j] = rows[lo + j, k]`` for live lanes, 0 elsewhere (padding, frozen particles)."""
+    for k in range(out.shape[0]):
+        for j in range(LANES):
+            out[k, j] = rows[lo + j, k] if alive[j] else 0.0
 
 
 @njit(cache=True, inline="always")
-def _fill_group(buf, k0, k1, first_particle, n):
-    """Fill ``buf[j]`` with the noise block of step n for particles ``first_particle + j``."""
-    for j in range(buf.shape[0]):
-        fill_noise_block(buf[j], k0, k1, np.uint64(first_particle + j), np.uint64(n >> 2), _NOISE)
+def _store(lanes, lo, n_lanes, alive_at_start, rows):
+    """Write back the lanes that were live when the call began (frozen rows keep their value)."""
+    for j in range(n_lanes):
+        if alive_at_start[j]:
+            for k in range(lanes.shape[0]):
+                rows[lo + j, k] = lanes[k, j]
+
+
+@njit(cache=True, inline="always")
+def _live_lanes(diverged, lo, n_lanes):
+    """Boolean (LANES,): particle ``lo + j`` exists and has not diverged."""
+    alive = np.zeros(LANES, np.bool_)
+    for j in range(n_lanes):
+        alive[j] = diverged[lo + j] < 0
+    return alive
+
+
+@njit(cache=True, inline="always")
+def _out_of_bounds(xl, max_abs):
+    """True if some lane of ``xl`` (d, LANES) has left ``|x_k| <= max_abs`` (NaN included)."""
+    bad = False
+    for k in range(xl.shape[0]):
+        for j in range(LANES):
+            bad |= not abs(xl[k, j]) <= max_abs
+    return bad
+
+
+@njit(cache=True, inline="always")
+def _freeze_diverged(xl, vl, alive, max_abs, diverged, lo, n):
+    """Mark live lanes of ``xl`` (and ``vl``, if it has rows) that left the bounds at step n."""
+    for j in range(LANES):
+        if alive[j]:
+            ok = True
+            for k in range(xl.shape[0]):
+                ok &= abs(xl[k, j]) <= max_abs
+            for k in range(vl.shape[0]):
+                ok &= abs(vl[k, j]) <= max_abs
+            if not ok:
+                alive[j] = False
+                diverged[lo + j] = n
 
 
 @njit(cache=True, inline="always")
@@ -67,31 +102,36 @@ def _finite(xl, max_abs):
     return True
 
 
+_NO_ROWS = np.empty((0, LANES))
+
+
 @njit(cache=True, parallel=True)
 def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverged):
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for gi in prange((m_particles + GROUP - 1) // GROUP):
-        lo = gi * GROUP
-        ng = min(GROUP, m_particles - lo)
-        xl = x[lo:lo + ng].copy()
-        g = np.empty((ng, d))
-        buf = np.empty((ng, d, 4))
-        alive = diverged[lo:lo + ng] < 0
+    for gi in prange((m_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        ng = min(LANES, m_particles - lo)
+        alive = _live_lanes(diverged, lo, ng)
+        alive_at_start = alive.copy()
+        xl = np.empty((d, LANES), x.dtype)
+        _load(x, lo, ng, alive, xl)
+        g = np.empty((d, LANES))
+        buf = np.empty((d, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
         for n in range(step0, step0 + n_steps):
             s = n & 3
             if s == 0 or n == step0:
-                _fill_group(buf, k0, k1, offset + lo, n)
-            for j in range(ng):
-                if alive[j]:
-                    point_grad(kind, xl[j], p, g[j])
-                    for k in range(d):
-                        xl[j, k] = xl[j, k] + (-dt * g[j, k] + sigma * buf[j, k, s])
-                    if not _finite(xl[j], max_abs):
-                        alive[j] = False
-                        diverged[lo + j] = n
-        x[lo:lo + ng] = xl
+                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
+            lanes_grad(kind, xl, p, g)
+            for k in range(d):
+                for j in range(LANES):
+                    step = xl[k, j] + (-dt * g[k, j] + sigma * buf[k, s, j])
+                    xl[k, j] = step if alive[j] else xl[k, j]
+            if _out_of_bounds(xl, max_abs):
+                _freeze_diverged(xl, _NO_ROWS, alive, max_abs, diverged, lo, n)
+        _store(xl, lo, ng, alive_at_start, x)
 
 
 @njit(cache=True, parallel=True)
@@ -99,30 +139,36 @@ def run_heun(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverg
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for i in prange(m_particles):
-        if diverged[i] >= 0:
-            continue
-        part = np.uint64(offset + i)
-        xl = x[i].copy()
-        xt = x[i].copy()
-        kick = np.empty_like(xl)
-        g0 = np.empty(d)
-        g1 = np.empty(d)
-        buf = np.empty((d, 4))
-        blk = -1
+    for gi in prange((m_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        ng = min(LANES, m_particles - lo)
+        alive = _live_lanes(diverged, lo, ng)
+        alive_at_start = alive.copy()
+        xl = np.empty((d, LANES), x.dtype)
+        _load(x, lo, ng, alive, xl)
+        xt = np.empty((d, LANES), x.dtype)
+        kick = np.empty((d, LANES), x.dtype)
+        g0 = np.empty((d, LANES))
+        g1 = np.empty((d, LANES))
+        buf = np.empty((d, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
         for n in range(step0, step0 + n_steps):
-            s, blk = _slot(buf, blk, k0, k1, part, n)
-            point_grad(kind, xl, p, g0)
+            s = n & 3
+            if s == 0 or n == step0:
+                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
+            lanes_grad(kind, xl, p, g0)
             for k in range(d):
-                kick[k] = sigma * buf[k, s]
-                xt[k] = xl[k] + (-dt * g0[k] + kick[k])
-            point_grad(kind, xt, p, g1)
+                for j in range(LANES):
+                    kick[k, j] = sigma * buf[k, s, j]
+                    xt[k, j] = xl[k, j] + (-dt * g0[k, j] + kick[k, j])
+            lanes_grad(kind, xt, p, g1)
             for k in range(d):
-                xl[k] = xl[k] + (-0.5 * dt * (g0[k] + g1[k]) + kick[k])
-            if not _finite(xl, max_abs):
-                diverged[i] = n
-                break
-        x[i] = xl
+                for j in range(LANES):
+                    step = xl[k, j] + (-0.5 * dt * (g0[k, j] + g1[k, j]) + kick[k, j])
+                    xl[k, j] = step if alive[j] else xl[k, j]
+            if _out_of_bounds(xl, max_abs):
+                _freeze_diverged(xl, _NO_ROWS, alive, max_abs, diverged, lo, n)
+        _store(xl, lo, ng, alive_at_start, x)
 
 
 @njit(cache=True, parallel=True)
@@ -130,33 +176,36 @@ def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, 
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for gi in prange((m_particles + GROUP - 1) // GROUP):
-        lo = gi * GROUP
-        ng = min(GROUP, m_particles - lo)
-        xl = x[lo:lo + ng].copy()
-        g = np.empty((ng, d))
-        xi_now = np.empty((ng, d))
-        buf = np.empty((ng, d, 4))
-        alive = diverged[lo:lo + ng] < 0
-        _fill_group(buf, k0, k1, offset + lo, step0)
-        for j in range(ng):
-            for k in range(d):
-                xi_now[j, k] = buf[j, k, step0 & 3]
+    for gi in prange((m_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        ng = min(LANES, m_particles - lo)
+        alive = _live_lanes(diverged, lo, ng)
+        alive_at_start = alive.copy()
+        xl = np.empty((d, LANES), x.dtype)
+        _load(x, lo, ng, alive, xl)
+        g = np.empty((d, LANES))
+        xi_now = np.empty((d, LANES))
+        buf = np.empty((d, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
+        fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(step0 >> 2), _NOISE)
+        for k in range(d):
+            for j in range(LANES):
+                xi_now[k, j] = buf[k, step0 & 3, j]
         for n in range(step0, step0 + n_steps):
             s = (n + 1) & 3
             if s == 0:
-                _fill_group(buf, k0, k1, offset + lo, n + 1)
-            for j in range(ng):
-                if alive[j]:
-                    point_grad(kind, xl[j], p, g[j])
-                    for k in range(d):
-                        xi_next = buf[j, k, s]
-                        xl[j, k] = xl[j, k] + (-dt * g[j, k] + sigma * (0.5 * (xi_now[j, k] + xi_next)))
-                        xi_now[j, k] = xi_next
-                    if not _finite(xl[j], max_abs):
-                        alive[j] = False
-                        diverged[lo + j] = n
-        x[lo:lo + ng] = xl
+                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64((n + 1) >> 2),
+                                 _NOISE)
+            lanes_grad(kind, xl, p, g)
+            for k in range(d):
+                for j in range(LANES):
+                    xi_next = buf[k, s, j]
+                    step = xl[k, j] + (-dt * g[k, j] + sigma * (0.5 * (xi_now[k, j] + xi_next)))
+                    xl[k, j] = step if alive[j] else xl[k, j]
+                    xi_now[k, j] = xi_next
+            if _out_of_bounds(xl, max_abs):
+                _freeze_diverged(xl, _NO_ROWS, alive, max_abs, diverged, lo, n)
+        _store(xl, lo, ng, alive_at_start, x)
 
 
 @njit(cache=True, parallel=True)
@@ -166,42 +215,55 @@ def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps,
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(2.0 * temp * dt)
-    for i in prange(m_particles):
-        if diverged[i] >= 0:
-            continue
-        part = np.uint64(offset + i)
-        xl = x[i].copy()
-        y = x[i].copy()
-        gx = grad[i].copy()
-        gy = np.empty(d)
-        ux = energy[i]
-        buf = np.empty((d, 4))
-        blk = -1
+    for gi in prange((m_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        ng = min(LANES, m_particles - lo)
+        alive = _live_lanes(diverged, lo, ng)
+        alive_at_start = alive.copy()
+        xl = np.empty((d, LANES), x.dtype)
+        gx = np.empty((d, LANES), grad.dtype)
+        _load(x, lo, ng, alive, xl)
+        _load(grad, lo, ng, alive, gx)
+        ux = np.zeros(LANES)
+        for j in range(ng):
+            ux[j] = energy[lo + j]
+        y = np.empty((d, LANES), x.dtype)
+        gy = np.empty((d, LANES))
+        uy = np.empty(LANES)
+        buf = np.empty((d, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
         for n in range(step0, step0 + n_steps):
-            s, blk = _slot(buf, blk, k0, k1, part, n)
+            s = n & 3
+            if s == 0 or n == step0:
+                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
             for k in range(d):
-                y[k] = xl[k] - dt * gx[k] + sigma * buf[k, s]
-            point_grad(kind, y, p, gy)
-            uy = point_energy(kind, y, p)
-            forward = 0.0
-            backward = 0.0
-            for k in range(d):
-                forward += (y[k] - xl[k] + dt * gx[k]) ** 2
-                backward += (xl[k] - y[k] + dt * gy[k]) ** 2
-            log_alpha = -(uy - ux) / temp - (backward - forward) / (4.0 * temp * dt)
-            u = uniform_at(k0, k1, part, np.uint64(n), np.uint64(0), _ACCEPT)
-            if math.log(u) < log_alpha:
+                for j in range(LANES):
+                    y[k, j] = xl[k, j] - dt * gx[k, j] + sigma * buf[k, s, j]
+            lanes_grad(kind, y, p, gy)
+            lanes_energy(kind, y, p, uy)
+            for j in range(ng):
+                if not alive[j]:
+                    continue
+                forward = 0.0
+                backward = 0.0
                 for k in range(d):
-                    xl[k] = y[k]
-                    gx[k] = gy[k]
-                ux = uy
-                n_accepted[i] += 1
-            if not _finite(xl, max_abs):
-                diverged[i] = n
-                break
-        x[i] = xl
-        grad[i] = gx
-        energy[i] = ux
+                    forward += (y[k, j] - xl[k, j] + dt * gx[k, j]) ** 2
+                    backward += (xl[k, j] - y[k, j] + dt * gy[k, j]) ** 2
+                log_alpha = -(uy[j] - ux[j]) / temp - (backward - forward) / (4.0 * temp * dt)
+                u = uniform_at(k0, k1, np.uint64(offset + lo + j), np.uint64(n), np.uint64(0), _ACCEPT)
+                if math.log(u) < log_alpha:
+                    for k in range(d):
+                        xl[k, j] = y[k, j]
+                        gx[k, j] = gy[k, j]
+                    ux[j] = uy[j]
+                    n_accepted[lo + j] += 1
+            if _out_of_bounds(xl, max_abs):
+                _freeze_diverged(xl, _NO_ROWS, alive, max_abs, diverged, lo, n)
+        _store(xl, lo, ng, alive_at_start, x)
+        _store(gx, lo, ng, alive_at_start, grad)
+        for j in range(ng):
+            if alive_at_start[j]:
+                energy[lo + j] = ux[j]
 
 
 @njit(cache=True, parallel=True)
@@ -213,34 +275,48 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
     c = math.exp(-friction * dt)
     kick = math.sqrt(-math.expm1(-2.0 * friction * dt) * temp / mass)
     half = 0.5 * dt / mass
-    for i in prange(m_particles):
-        if diverged[i] >= 0:
-            continue
-        part = np.uint64(offset + i)
-        xl = x[i].copy()
-        vl = v[i].copy()
-        g = np.empty(d)
-        for k in range(d):
-            g[k] = grad[i, k]
-        buf = np.empty((d, 4))
-        blk = -1
+    for gi in prange((m_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        ng = min(LANES, m_particles - lo)
+        alive = _live_lanes(diverged, lo, ng)
+        alive_at_start = alive.copy()
+        xl = np.empty((d, LANES), x.dtype)
+        vl = np.empty((d, LANES), v.dtype)
+        g = np.empty((d, LANES))
+        _load(x, lo, ng, alive, xl)
+        _load(v, lo, ng, alive, vl)
+        _load(grad, lo, ng, alive, g)
+        xn = np.empty((d, LANES), x.dtype)
+        vn = np.empty((d, LANES), v.dtype)
+        buf = np.empty((d, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
         for n in range(step0, step0 + n_steps):
-            s, blk = _slot(buf, blk, k0, k1, part, n)
+            s = n & 3
+            if s == 0 or n == step0:
+                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
             for k in range(d):
-                vl[k] = vl[k] - half * g[k]
-                xl[k] = xl[k] + 0.5 * dt * vl[k]
-                vl[k] = c * vl[k] + kick * buf[k, s]
-                xl[k] = xl[k] + 0.5 * dt * vl[k]
-            point_grad(kind, xl, p, g)
+                for j in range(LANES):
+                    vk = vl[k, j] - half * g[k, j]
+                    xk = xl[k, j] + 0.5 * dt * vk
+                    vk = c * vk + kick * buf[k, s, j]
+                    xn[k, j] = xk + 0.5 * dt * vk
+                    vn[k, j] = vk
+            lanes_grad(kind, xn, p, g)
             for k in range(d):
-                vl[k] = vl[k] - half * g[k]
-            if not (_finite(xl, max_abs) and _finite(vl, max_abs)):
-                diverged[i] = n
-                break
-        x[i] = xl
-        v[i] = vl
-        for k in range(d):
-            grad[i, k] = g[k]
+                for j in range(LANES):
+                    vk = vn[k, j] - half * g[k, j]
+                    xl[k, j] = xn[k, j] if alive[j] else xl[k, j]
+                    vl[k, j] = vk if alive[j] else vl[k, j]
+            if _out_of_bounds(xl, max_abs) or _out_of_bounds(vl, max_abs):
+                _freeze_diverged(xl, vl, alive, max_abs, diverged, lo, n)
+        _store(xl, lo, ng, alive_at_start, x)
+        _store(vl, lo, ng, alive_at_start, v)
+        _store(g, lo, ng, alive_at_start, grad)
+
+
+def noise_buffer(m_particles, dim):
+    """The buffer :func:`euler_maruyama_update` keeps its normals in between calls."""
+    return np.empty(((m_particles + LANES - 1) // LANES, dim, 4, LANES))
 
 
 @njit(cache=True)
@@ -252,11 +328,11 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
     thread pool between BLAS's, and the two pools then fight for the cores: 40x slower
     steps were measured on a busy 2-core machine.
 
-    ``noise`` (M, d, 4) holds each particle's normals of the four steps of one Philox block
-    between calls; ``refill`` says it must be refilled for the block of ``step`` (the caller
-    tracks which block it holds).  No other array of normals is stored.  ``radius > 0``
-    keeps the particles on the sphere ``|x| = radius``: the increment is projected on the
-    tangent space and the point retracted, exactly as
+    ``noise`` (:func:`noise_buffer`) holds the normals of the four steps of one Philox block,
+    LANES particles per row, between calls; ``refill`` says it must be refilled for the
+    block of ``step`` (the caller tracks which block it holds).  No other array of normals
+    is stored.  ``radius > 0`` keeps the particles on the sphere ``|x| = radius``: the
+    increment is projected on the tangent space and the point retracted, exactly as
     :func:`sgdsde.integrators.base.tangent_step` does.
     """
     m_particles, d = x.shape
@@ -264,28 +340,33 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     block = np.uint64(step >> 2)
     s = step & 3
-    for i in range(m_particles):
-        if diverged[i] >= 0:
-            continue
+    ctr = np.empty((4, LANES), np.uint32)
+    for gi in range(noise.shape[0]):
+        lo = gi * LANES
+        ng = min(LANES, m_particles - lo)
         if refill:
-            fill_noise_block(noise[i], k0, k1, np.uint64(offset + i), block, _NOISE)
-        if radius > 0.0:
-            xv = 0.0
-            xx = 0.0
-            for k in range(d):
-                xv += x[i, k] * (-dt * g[i, k] + sigma * noise[i, k, s])
-                xx += x[i, k] * x[i, k]
-            c = xv / xx
-            nrm = 0.0
-            for k in range(d):
-                inc = -dt * g[i, k] + sigma * noise[i, k, s]
-                x[i, k] = x[i, k] + (inc - c * x[i, k])
-                nrm += x[i, k] * x[i, k]
-            scale = radius / math.sqrt(nrm)
-            for k in range(d):
-                x[i, k] = x[i, k] * scale
-        else:
-            for k in range(d):
-                x[i, k] = x[i, k] + (-dt * g[i, k] + sigma * noise[i, k, s])
-        if not _finite(x[i], max_abs):
-            diverged[i] = step
+            fill_noise_lanes(noise[gi], ctr, k0, k1, np.uint64(offset + lo), ng, block, _NOISE)
+        for j in range(ng):
+            i = lo + j
+            if diverged[i] >= 0:
+                continue
+            if radius > 0.0:
+                xv = 0.0
+                xx = 0.0
+                for k in range(d):
+                    xv += x[i, k] * (-dt * g[i, k] + sigma * noise[gi, k, s, j])
+                    xx += x[i, k] * x[i, k]
+                c = xv / xx
+                nrm = 0.0
+                for k in range(d):
+                    inc = -dt * g[i, k] + sigma * noise[gi, k, s, j]
+                    x[i, k] = x[i, k] + (inc - c * x[i, k])
+                    nrm += x[i, k] * x[i, k]
+                scale = radius / math.sqrt(nrm)
+                for k in range(d):
+                    x[i, k] = x[i, k] * scale
+            else:
+                for k in range(d):
+                    x[i, k] = x[i, k] + (-dt * g[i, k] + sigma * noise[gi, k, s, j])
+            if not _finite(x[i], max_abs):
+                diverged[i] = step

@@ -1,7 +1,7 @@
 """Pointwise Numba kernels of the toy landscapes, for the fused integrator kernels.
 
 Each toy landscape has an integer kind and a float64 parameter vector (its layout is
-written next to the kind below).  ``point_grad`` and ``point_energy`` dispatch on the kind
+written next to the kind below).  ``lanes_grad`` and ``lanes_energy`` dispatch on the kind
 with a short branch; the branch is perfectly predicted inside a kernel, costs nothing
 measurable, and keeps every kernel a module-level function that Numba can cache (a
 kernel that took the landscape function as an argument would be recompiled in every new
@@ -31,70 +31,85 @@ MB_Y = np.array([0.0, 0.5, 1.5, 1.0])
 
 
 @njit(cache=True, inline="always")
-def point_grad(kind, x, p, g):
-    """Write the negative drift at the point ``x`` (d,) into ``g`` (d,), float64."""
-    d = x.shape[0]
+def lanes_grad(kind, x, p, g):
+    """Write the negative drift at the points ``x[:, j]`` into ``g[:, j]``.
+
+    ``x`` (d, L) any float dtype, ``g`` (d, L) float64: one point per column ("lane").  The
+    lane loop is innermost so that the compiler vectorises it across particles.
+    """
+    d, n_lanes = x.shape
     if kind == KIND_DOUBLE_WELL:
-        x0 = np.float64(x[0])
-        g[0] = 4.0 * p[0] * x0 * (x0 * x0 - 1.0) + p[1]
+        for j in range(n_lanes):
+            x0 = np.float64(x[0, j])
+            g[0, j] = 4.0 * p[0] * x0 * (x0 * x0 - 1.0) + p[1]
         for i in range(1, d):
-            g[i] = p[2] * x[i]
+            for j in range(n_lanes):
+                g[i, j] = p[2] * x[i, j]
     elif kind == KIND_QUADRATIC or kind == KIND_NONCONSERVATIVE:
         off = d * d
         for i in range(d):
-            s = 0.0
-            for j in range(d):
-                s += p[i * d + j] * (x[j] - p[off + j])
-            g[i] = s
+            for j in range(n_lanes):
+                g[i, j] = 0.0
+            for k in range(d):
+                a = p[i * d + k]
+                for j in range(n_lanes):
+                    g[i, j] += a * (x[k, j] - p[off + k])
     elif kind == KIND_MULLER_BROWN:
-        gx = 0.0
-        gy = 0.0
-        for k in range(4):
-            dx = x[0] - MB_X[k]
-            dy = x[1] - MB_Y[k]
-            e = MB_A[k] * math.exp(MB_a[k] * dx * dx + MB_b[k] * dx * dy + MB_c[k] * dy * dy)
-            gx += e * (2.0 * MB_a[k] * dx + MB_b[k] * dy)
-            gy += e * (MB_b[k] * dx + 2.0 * MB_c[k] * dy)
-        g[0] = p[0] * gx
-        g[1] = p[0] * gy
+        for j in range(n_lanes):
+            gx = 0.0
+            gy = 0.0
+            for k in range(4):
+                dx = x[0, j] - MB_X[k]
+                dy = x[1, j] - MB_Y[k]
+                e = MB_A[k] * math.exp(MB_a[k] * dx * dx + MB_b[k] * dx * dy + MB_c[k] * dy * dy)
+                gx += e * (2.0 * MB_a[k] * dx + MB_b[k] * dy)
+                gy += e * (MB_b[k] * dx + 2.0 * MB_c[k] * dy)
+            g[0, j] = p[0] * gx
+            g[1, j] = p[0] * gy
     elif kind == KIND_RUGGED:
         q = 2.0 * math.pi / p[2]
         for i in range(d):
-            g[i] = p[0] * x[i] - p[1] * q * math.sin(q * x[i])
+            for j in range(n_lanes):
+                g[i, j] = p[0] * x[i, j] - p[1] * q * math.sin(q * x[i, j])
 
 
 @njit(cache=True)
-def point_energy(kind, x, p):
-    """Potential energy at the point ``x`` (d,), float64."""
-    d = x.shape[0]
+def lanes_energy(kind, x, p, u):
+    """Write the potential energy at the points ``x[:, j]`` (d, L) into ``u[j]`` (L,), float64."""
+    d, n_lanes = x.shape
+    for j in range(n_lanes):
+        u[j] = 0.0
     if kind == KIND_DOUBLE_WELL:
-        x0 = np.float64(x[0])
-        u = p[0] * (x0 * x0 - 1.0) ** 2 + p[1] * x0
-        s = 0.0
-        for i in range(1, d):
-            s += x[i] * x[i]
-        return u + 0.5 * p[2] * s
-    if kind == KIND_QUADRATIC or kind == KIND_NONCONSERVATIVE:
+        for j in range(n_lanes):
+            x0 = np.float64(x[0, j])
+            u[j] = p[0] * (x0 * x0 - 1.0) ** 2 + p[1] * x0
+        for j in range(n_lanes):
+            s = 0.0
+            for i in range(1, d):
+                s += x[i, j] * x[i, j]
+            u[j] += 0.5 * p[2] * s
+    elif kind == KIND_QUADRATIC or kind == KIND_NONCONSERVATIVE:
         a_off = d * d + d if kind == KIND_NONCONSERVATIVE else 0
         c_off = d * d
-        u = 0.0
-        for i in range(d):
+        for j in range(n_lanes):
+            for i in range(d):
+                s = 0.0
+                for k in range(d):
+                    s += p[a_off + i * d + k] * (x[k, j] - p[c_off + k])
+                u[j] += 0.5 * (x[i, j] - p[c_off + i]) * s
+    elif kind == KIND_MULLER_BROWN:
+        for j in range(n_lanes):
             s = 0.0
-            for j in range(d):
-                s += p[a_off + i * d + j] * (x[j] - p[c_off + j])
-            u += 0.5 * (x[i] - p[c_off + i]) * s
-        return u
-    if kind == KIND_MULLER_BROWN:
-        u = 0.0
-        for k in range(4):
-            dx = x[0] - MB_X[k]
-            dy = x[1] - MB_Y[k]
-            u += MB_A[k] * math.exp(MB_a[k] * dx * dx + MB_b[k] * dx * dy + MB_c[k] * dy * dy)
-        return p[0] * u
-    if kind == KIND_RUGGED:
+            for k in range(4):
+                dx = x[0, j] - MB_X[k]
+                dy = x[1, j] - MB_Y[k]
+                s += MB_A[k] * math.exp(MB_a[k] * dx * dx + MB_b[k] * dx * dy + MB_c[k] * dy * dy)
+            u[j] = p[0] * s
+    elif kind == KIND_RUGGED:
         q = 2.0 * math.pi / p[2]
-        u = 0.0
-        for i in range(d):
-            u += 0.5 * p[0] * x[i] * x[i] + p[1] * math.cos(q * x[i])
-        return u
-    return math.nan
+        for j in range(n_lanes):
+            for i in range(d):
+                u[j] += 0.5 * p[0] * x[i, j] * x[i, j] + p[1] * math.cos(q * x[i, j])
+    else:
+        for j in range(n_lanes):
+            u[j] = math.nan
