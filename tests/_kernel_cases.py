@@ -14,6 +14,9 @@ LANDSCAPES = {
     "tilted_double_well_2d": DoubleWell(dim=2, barrier=1.3, tilt=0.4, transverse_stiffness=0.5),
     "quadratic_3d": Quadratic(np.array([[2.0, 0.3, -0.1], [0.3, 1.0, 0.2], [-0.1, 0.2, 0.5]]),
                               center=[0.1, -0.2, 0.3]),
+    # d = 6: the fused kernels' matrix-vector product takes four rows at a time plus a remainder
+    "quadratic_6d": Quadratic(np.eye(6) + 0.1 * np.add.outer(np.arange(6), np.arange(6)) / 6
+                              - 0.05 * np.diag(np.arange(6)), center=np.linspace(-0.3, 0.2, 6)),
     "muller_brown": MullerBrown(scale=0.05),
     "rugged_2d": Rugged(dim=2, stiffness=1.0, amplitude=0.2, wavelength=0.7),
     "nonconservative": NonConservative(np.diag([1.0, 2.0]), omega=0.7, center=[0.2, -0.1]),

@@ -21,6 +21,9 @@ def toy_landscapes() -> dict:
     a3 = np.array([[2.0, 0.3, -0.1], [0.3, 1.0, 0.2], [-0.1, 0.2, 0.5]])
     return {
         "quadratic": Quadratic(a3, center=[0.1, -0.2, 0.3]),
+        # d = 6: the fused matrix-vector product's four-row blocks plus a remainder of two
+        "quadratic_6d": Quadratic(np.eye(6) + 0.1 * np.add.outer(np.arange(6), np.arange(6)) / 6,
+                                  center=np.linspace(-0.3, 0.2, 6)),
         "double_well_1d": DoubleWell(),
         "double_well_3d": DoubleWell(dim=3, barrier=0.7, tilt=0.0, transverse_stiffness=2.0),
         "tilted_double_well": DoubleWell(dim=2, barrier=1.3, tilt=0.4, transverse_stiffness=0.5),

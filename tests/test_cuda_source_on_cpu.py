@@ -74,6 +74,7 @@ static int dispatch(int scheme, int d, const Run& r, i64 m, i64 offset, void* x,
         case 1: run_cloud<real, 1>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
         case 2: run_cloud<real, 2>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
         case 3: run_cloud<real, 3>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
+        case 6: run_cloud<real, 6>(scheme, r, m, offset, X, V, G, U, acc, diverged); return 0;
     }
     return 1;
 }

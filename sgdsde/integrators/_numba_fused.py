@@ -44,7 +44,7 @@ def _keys(seed):
 
 
 @njit(cache=True, inline="always")
-def _load(rows, lo, n_lanes, alive, out):
+def _load(rows, lo, alive, out):
     """``out[k, j] = rows[lo + j, k]`` for live lanes, 0 elsewhere (padding, frozen particles)."""
     for k in range(out.shape[0]):
         for j in range(LANES):
@@ -71,7 +71,12 @@ def _live_lanes(diverged, lo, n_lanes):
 
 @njit(cache=True, inline="always")
 def _out_of_bounds(xl, max_abs):
-    """True if some lane of ``xl`` (d, LANES) has left ``|x_k| <= max_abs`` (NaN included)."""
+    """True if some lane of ``xl`` (d, LANES) has left ``|x_k| <= max_abs`` (NaN included).
+
+    Checked every step over all lanes, branch-free; a lane frozen after diverging keeps its
+    bad value and so sends every later step of its group to :func:`_freeze_diverged`, which
+    costs time only in a run that is about to stop with a ``DivergenceError``.
+    """
     bad = False
     for k in range(xl.shape[0]):
         for j in range(LANES):
@@ -116,7 +121,7 @@ def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_a
         alive = _live_lanes(diverged, lo, ng)
         alive_at_start = alive.copy()
         xl = np.empty((d, LANES), x.dtype)
-        _load(x, lo, ng, alive, xl)
+        _load(x, lo, alive, xl)
         g = np.empty((d, LANES))
         buf = np.empty((d, 4, LANES))
         ctr = np.empty((4, LANES), np.uint32)
@@ -145,7 +150,7 @@ def run_heun(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverg
         alive = _live_lanes(diverged, lo, ng)
         alive_at_start = alive.copy()
         xl = np.empty((d, LANES), x.dtype)
-        _load(x, lo, ng, alive, xl)
+        _load(x, lo, alive, xl)
         xt = np.empty((d, LANES), x.dtype)
         kick = np.empty((d, LANES), x.dtype)
         g0 = np.empty((d, LANES))
@@ -182,7 +187,7 @@ def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, 
         alive = _live_lanes(diverged, lo, ng)
         alive_at_start = alive.copy()
         xl = np.empty((d, LANES), x.dtype)
-        _load(x, lo, ng, alive, xl)
+        _load(x, lo, alive, xl)
         g = np.empty((d, LANES))
         xi_now = np.empty((d, LANES))
         buf = np.empty((d, 4, LANES))
@@ -222,8 +227,8 @@ def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps,
         alive_at_start = alive.copy()
         xl = np.empty((d, LANES), x.dtype)
         gx = np.empty((d, LANES), grad.dtype)
-        _load(x, lo, ng, alive, xl)
-        _load(grad, lo, ng, alive, gx)
+        _load(x, lo, alive, xl)
+        _load(grad, lo, alive, gx)
         ux = np.zeros(LANES)
         for j in range(ng):
             ux[j] = energy[lo + j]
@@ -283,9 +288,9 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
         xl = np.empty((d, LANES), x.dtype)
         vl = np.empty((d, LANES), v.dtype)
         g = np.empty((d, LANES))
-        _load(x, lo, ng, alive, xl)
-        _load(v, lo, ng, alive, vl)
-        _load(grad, lo, ng, alive, g)
+        _load(x, lo, alive, xl)
+        _load(v, lo, alive, vl)
+        _load(grad, lo, alive, g)
         xn = np.empty((d, LANES), x.dtype)
         vn = np.empty((d, LANES), v.dtype)
         buf = np.empty((d, 4, LANES))
