@@ -8,9 +8,13 @@ Cases (issue 2):
 
 Reported per tool: wall time, particle-steps/s, speed-up over NumPy, and the ratio of the
 time to the time spent only drawing the same normals (the counter-based generator in a
-Numba loop that consumes but does not store them).  Each tool's final cloud is checked
-against sgdsde's with a two-sample KS test on the first coordinate (and, in case B, the
-mean squared radius within 5 standard errors) — different noise, same law.
+Numba loop that consumes but does not store them).  Two more yardsticks: NumPy's own
+generator alone, and the gradient alone (NumPy, or one BLAS product for the quadratic) —
+no Euler–Maruyama step can cost less than its gradient, which bounds case B.
+
+Each tool's final cloud is checked against sgdsde's with a two-sample KS test on the first
+coordinate (and, in case B, the mean squared radius within 5 standard errors) — different
+noise, same law.
 
 Run ``python benchmarks/langevin_toy.py`` (add ``--quick`` for a small size, ``--record`` to
 append the table to RESULTS.md).
@@ -115,7 +119,17 @@ def run_case(name, landscape, x0, n_steps, grad_numpy, grad_torch, repeat):
     t_numpy = best_time(lambda: numpy_loop(grad_numpy, x0, n_steps, 2), repeat)
     final_numpy = numpy_loop(grad_numpy, x0, n_steps, 2)
     rng = np.random.default_rng(3)
-    t_normals = best_time(lambda: [rng.standard_normal(x0.shape) for _ in range(n_steps)], 1)
+
+    def normals_only():
+        for _ in range(n_steps):
+            rng.standard_normal(x0.shape)
+
+    def gradient_only():
+        for _ in range(n_steps):
+            grad_numpy(x0)
+
+    t_normals = best_time(normals_only, 1)
+    t_gradient = best_time(gradient_only, repeat)
 
     rows = []
     finals = {"numpy loop": final_numpy}
@@ -149,6 +163,7 @@ def run_case(name, landscape, x0, n_steps, grad_numpy, grad_torch, repeat):
         rows.append(row("torchsde (euler)", t_torch, agreement(finals["torchsde"])))
     rows.append(row("bare counter-based normals (Numba)", t_draw, "—"))
     rows.append(row("bare rng.standard_normal (NumPy)", t_normals, "—"))
+    rows.append(row("bare gradient, no noise (NumPy/BLAS)", t_gradient, "—"))
     header = ["tool", "wall time (s)", "particle-steps/s", "× NumPy", "÷ bare normals", "final law vs sgdsde"]
     return f"### {name}\n\n" + markdown_table(header, rows)
 
