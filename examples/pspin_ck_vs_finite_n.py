@@ -6,12 +6,13 @@ Euler–Maruyama Langevin dynamics (``--samples`` samples per size; with one, th
 errors are over particles only and omit sample-to-sample fluctuations).  The figure
 shows, per temperature, the energy per spin E(t) and the correlation
 C(t, t_w) = σ(t)·σ(t_w)/N for each N next to the solution of the Cugliandolo–Kurchan
-equations, and the table extrapolates E(t) linearly in 1/N.
+equations, and the late-time gap ⟨E_N − E_CK⟩ against 1/N; the printed table extrapolates
+E(t) linearly in 1/N.
 
 Run::
 
-    python examples/pspin_ck_vs_finite_n.py            # N = 256, 512, 1024 (float32; hours, ~4 GB)
-    python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256
+    python examples/pspin_ck_vs_finite_n.py            # N = 256, 512, 1024: float32, ~5 GB, ~25 min
+    python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 --samples 8
     python examples/pspin_ck_vs_finite_n.py --smoke    # seconds, used by the tests
 """
 
@@ -43,12 +44,11 @@ from sgdsde.theory.cugliandolo_kurchan import (  # noqa: E402
 T_D = math.sqrt(3 / 4)
 
 
-def run_sample(n, temperature, args, seed):
-    """Per-particle energy (n_records, M) and C(t, t_w) of one disorder sample at size n."""
-    dtype = np.float32 if args.float32 else np.float64
-    landscape = SphericalPSpin(n, 3, seed=seed, dtype=dtype)
+def run_sample(landscape, temperature, args, seed):
+    """Per-particle energy (n_records, M) and C(t, t_w) of one disorder sample."""
+    n = landscape.n
     sde = LangevinSDE(landscape, temperature=temperature)
-    x0 = landscape.manifold.random(args.particles, n, seed=seed + 1, dtype=dtype)
+    x0 = landscape.manifold.random(args.particles, n, seed=seed + 1, dtype=landscape.dtype)
     every = max(1, round(args.record / args.dt))
     obs = {"energy": landscape.energy_per_spin}
     first = simulate(sde, EulerMaruyama(), x0, dt=args.dt, t1=args.t_wait,
@@ -73,14 +73,33 @@ def mean_and_se(per_sample):
     return x.mean(axis=1), x.std(axis=1, ddof=1) / math.sqrt(x.shape[1])
 
 
-def run_size(n, temperature, args, seed):
-    """Energy trace (t, mean, se) and C(t, t_w) (t, mean, se) at size n over the disorder samples."""
-    energies, corrs = [], []
-    for s in range(args.samples):
-        t, e, tc, c = run_sample(n, temperature, args, seed + 100 * s)
-        energies.append(e)
-        corrs.append(c)
-    return (t, *mean_and_se(energies)), (tc, *mean_and_se(corrs))
+def run_size(n, n_samples, args, seed, solutions):
+    """At size n, for each temperature of ``solutions`` (T -> CKSolution), over the disorder
+    samples: the energy trace (t, mean, se), C(t, t_w) (t, mean, se) and the late-time gap to
+    the N → ∞ energy (mean, se).
+
+    Each sample's couplings are drawn once and serve every temperature (at N = 1024 drawing
+    them takes longer than a short run).  The gap is E_N(t) − E_CK(t) averaged over the
+    second half of the run, particle by particle, then over particles and samples (its SE as
+    in :func:`mean_and_se`).
+    """
+    dtype = np.float32 if args.float32 else np.float64
+    runs = {temperature: ([], [], []) for temperature in solutions}
+    for s in range(n_samples):
+        landscape = SphericalPSpin(n, 3, seed=seed + 100 * s, dtype=dtype)
+        for temperature, ck in solutions.items():
+            t, e, tc, c = run_sample(landscape, temperature, args, seed + 100 * s)
+            energies, corrs, gaps = runs[temperature]
+            energies.append(e)
+            corrs.append(c)
+            late = t >= args.t1 / 2
+            gaps.append((e[late] - ck.energy_at(t[late])[:, None]).mean(axis=0)[None, :])
+        del landscape
+    out = {}
+    for temperature, (energies, corrs, gaps) in runs.items():
+        gap, gap_se = mean_and_se(gaps)
+        out[temperature] = ((t, *mean_and_se(energies)), (tc, *mean_and_se(corrs)), (gap[0], gap_se[0]))
+    return out
 
 
 def main(argv=None):
@@ -89,38 +108,57 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.2])
-    parser.add_argument("--particles", type=int, default=32, help="particles per disorder sample")
-    parser.add_argument("--samples", type=int, default=1,
-                        help="disorder samples per N (the SE is across samples when > 1)")
-    parser.add_argument("--t1", type=float, default=40.0)
-    parser.add_argument("--t-wait", type=float, default=5.0, dest="t_wait")
+    parser.add_argument("--particles", type=int, default=16, help="particles per disorder sample")
+    parser.add_argument("--samples", type=int, nargs="+", default=[4, 4, 1],
+                        help="disorder samples per N: one number, or one per size "
+                             "(the SE is across samples when > 1, across particles otherwise)")
+    parser.add_argument("--t1", type=float, default=10.0)
+    parser.add_argument("--t-wait", type=float, default=2.0, dest="t_wait")
     parser.add_argument("--dt", type=float, default=0.01)
     parser.add_argument("--record", type=float, default=0.5, help="time between records")
     parser.add_argument("--float64", dest="float32", action="store_false",
                         help="couplings in float64 (twice the memory)")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.particles, args.t1, args.t_wait = [16, 24, 32], 6, 2.0, 0.5
+        args.sizes, args.samples, args.particles, args.t1, args.t_wait = [16, 24, 32], [1], 6, 2.0, 0.5
         args.dt, args.record = 0.02, 0.2
     if not 0 < args.t_wait < args.t1:
         parser.error("--t-wait must lie in (0, --t1)")
+    if len(args.sizes) < 2:
+        parser.error("--sizes needs at least two sizes (for the 1/N extrapolation)")
+    if len(args.samples) == 1:
+        args.samples = args.samples * len(args.sizes)
+    if len(args.samples) != len(args.sizes) or min(args.samples) < 1:
+        parser.error("--samples takes one count >= 1, or one per size")
     args.out.mkdir(parents=True, exist_ok=True)
 
     xi = Covariance.pure(3)
-    fig, axes = plt.subplots(len(args.temperatures), 2, figsize=(11, 4.2 * len(args.temperatures)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(args.temperatures), 3, figsize=(16, 4.2 * len(args.temperatures)),
+                             squeeze=False, gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
     colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(args.sizes)))
-    for row, temperature in enumerate(args.temperatures):
+    solutions = {}
+    for temperature in args.temperatures:
         start = time.perf_counter()
-        ck = solve_ck(xi, temperature, args.t1, method="doubling", n_grid=128 if args.smoke else 512,
-                      n_band=2 if args.smoke else 8, dt0=0.01)
-        print(f"T = {temperature}: CK solved to t = {ck.t[-1]:.4g} in {time.perf_counter() - start:.1f} s")
-        traces, corrs = {}, {}
-        for k, n in enumerate(args.sizes):
-            start = time.perf_counter()
-            traces[n], corrs[n] = run_size(n, temperature, args, seed=1000 * k + 17)
-            print(f"  N = {n}: {args.particles} particles to t = {args.t1} in "
-                  f"{time.perf_counter() - start:.1f} s")
+        solutions[temperature] = solve_ck(xi, temperature, args.t1, method="doubling",
+                                          n_grid=128 if args.smoke else 512, n_band=2 if args.smoke else 8,
+                                          dt0=0.01)
+        print(f"T = {temperature}: CK solved to t = {args.t1:g} in {time.perf_counter() - start:.1f} s")
+    results = {}
+    for k, (n, n_samples) in enumerate(zip(args.sizes, args.samples, strict=True)):
+        start = time.perf_counter()
+        results[n] = run_size(n, n_samples, args, seed=1000 * k + 17, solutions=solutions)
+        print(f"N = {n}: {n_samples} sample(s) x {args.particles} particles to t = {args.t1:g} at "
+              f"T = {', '.join(f'{t:g}' for t in args.temperatures)} in {time.perf_counter() - start:.1f} s",
+              flush=True)
+        for temperature in args.temperatures:
+            gap, se = results[n][temperature][2]
+            print(f"  T = {temperature:g}: late-time gap E_N − E_CK = {gap:+.4f} ± {se:.4f}", flush=True)
+    for row, temperature in enumerate(args.temperatures):
+        ck = solutions[temperature]
+        traces = {n: results[n][temperature][0] for n in args.sizes}
+        corrs = {n: results[n][temperature][1] for n in args.sizes}
+        gaps = {n: results[n][temperature][2] for n in args.sizes}
+        print(f"T = {temperature:g}: energy per spin")
         times = np.linspace(args.t1 / 8, args.t1, 4)
         table = compare_finite_n(ck, traces, times)
         print("     t  " + "  ".join(f"N={n:>5d}" for n in table["sizes"]) + "   1/N->inf ± SE      CK")
@@ -158,6 +196,18 @@ def main(argv=None):
         ax.set_xlabel("t − t_w")
         ax.set_ylabel("C(t, t_w)")
         ax.set_title(f"two-time correlation, t_w = {args.t_wait:g}")
+        ax.legend(fontsize=8)
+
+        ax = axes[row, 2]
+        inv_n = np.array([1 / n for n in args.sizes])
+        gap = np.array([gaps[n][0] for n in args.sizes])
+        gap_se = np.array([gaps[n][1] for n in args.sizes])
+        ax.errorbar(inv_n, gap, yerr=2 * gap_se, fmt="o", color="C0", capsize=3, label="simulation (±2 SE)")
+        ax.axhline(0.0, color="k", ls="--", lw=1, label="N → ∞ (CK)")
+        ax.set_xlim(0, 1.15 * inv_n.max())
+        ax.set_xlabel("1/N")
+        ax.set_ylabel("late-time gap ⟨E_N − E_CK⟩")
+        ax.set_title(f"mean over t ∈ [{args.t1 / 2:g}, {args.t1:g}]")
         ax.legend(fontsize=8)
     fig.suptitle("Spherical 3-spin Langevin dynamics: finite N against the exact N → ∞ (CK) curves")
     fig.tight_layout()
