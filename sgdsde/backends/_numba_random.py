@@ -6,7 +6,7 @@ consecutive steps of a component: :func:`fill_noise_block` for one particle, and
 is the fast one: its Philox rounds run on arrays of ``uint32`` counters with the lane loop
 innermost, which LLVM compiles to SIMD multiplies (``vpmuludq``), and its ziggurat takes the
 fast path on every lane branch-free before fixing up the rare lanes that need more bits.
-On a 2-core AVX-512 machine it draws twice as many normals per second as the one-particle
+On a 2-core AVX-512 machine it draws 1.7 times as many normals per second as the one-particle
 version (``benchmarks/langevin_toy.py``).
 
 Scalar integers are held as ``uint64``: mixing signed and unsigned 64-bit integers makes

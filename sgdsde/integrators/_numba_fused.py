@@ -107,6 +107,33 @@ def _finite(xl, max_abs):
     return True
 
 
+@njit(cache=True, inline="always")
+def _open_group(x, diverged, gi):
+    """Group ``gi``'s lanes: (first row, rows in use, live mask, live mask at the start,
+    positions ``(d, LANES)`` in the dtype of ``x``)."""
+    lo = gi * LANES
+    ng = min(LANES, x.shape[0] - lo)
+    alive = _live_lanes(diverged, lo, ng)
+    xl = np.empty((x.shape[1], LANES), x.dtype)
+    _load(x, lo, alive, xl)
+    return lo, ng, alive, alive.copy(), xl
+
+
+@njit(cache=True, inline="always")
+def _noise_buffers(d):
+    """Normals of one Philox block ``(d, 4, LANES)`` and the counters' scratch ``(4, LANES)``."""
+    return np.empty((d, 4, LANES)), np.empty((4, LANES), np.uint32)
+
+
+@njit(cache=True, inline="always")
+def _noise_slot(buf, ctr, k0, k1, first, ng, n, step0):
+    """Refill ``buf`` when step n opens a Philox block (or the call); return n's slot in it."""
+    s = n & 3
+    if s == 0 or n == step0:
+        fill_noise_lanes(buf, ctr, k0, k1, np.uint64(first), ng, np.uint64(n >> 2), _NOISE)
+    return s
+
+
 _NO_ROWS = np.empty((0, LANES))
 
 
@@ -116,19 +143,11 @@ def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_a
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     for gi in prange((m_particles + LANES - 1) // LANES):
-        lo = gi * LANES
-        ng = min(LANES, m_particles - lo)
-        alive = _live_lanes(diverged, lo, ng)
-        alive_at_start = alive.copy()
-        xl = np.empty((d, LANES), x.dtype)
-        _load(x, lo, alive, xl)
+        lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         g = np.empty((d, LANES))
-        buf = np.empty((d, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        buf, ctr = _noise_buffers(d)
         for n in range(step0, step0 + n_steps):
-            s = n & 3
-            if s == 0 or n == step0:
-                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
+            s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             lanes_grad(kind, xl, p, g)
             for k in range(d):
                 for j in range(LANES):
@@ -145,22 +164,14 @@ def run_heun(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverg
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     for gi in prange((m_particles + LANES - 1) // LANES):
-        lo = gi * LANES
-        ng = min(LANES, m_particles - lo)
-        alive = _live_lanes(diverged, lo, ng)
-        alive_at_start = alive.copy()
-        xl = np.empty((d, LANES), x.dtype)
-        _load(x, lo, alive, xl)
+        lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         xt = np.empty((d, LANES), x.dtype)
         kick = np.empty((d, LANES), x.dtype)
         g0 = np.empty((d, LANES))
         g1 = np.empty((d, LANES))
-        buf = np.empty((d, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        buf, ctr = _noise_buffers(d)
         for n in range(step0, step0 + n_steps):
-            s = n & 3
-            if s == 0 or n == step0:
-                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
+            s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             lanes_grad(kind, xl, p, g0)
             for k in range(d):
                 for j in range(LANES):
@@ -182,16 +193,10 @@ def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, 
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     for gi in prange((m_particles + LANES - 1) // LANES):
-        lo = gi * LANES
-        ng = min(LANES, m_particles - lo)
-        alive = _live_lanes(diverged, lo, ng)
-        alive_at_start = alive.copy()
-        xl = np.empty((d, LANES), x.dtype)
-        _load(x, lo, alive, xl)
+        lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         g = np.empty((d, LANES))
         xi_now = np.empty((d, LANES))
-        buf = np.empty((d, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        buf, ctr = _noise_buffers(d)
         fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(step0 >> 2), _NOISE)
         for k in range(d):
             for j in range(LANES):
@@ -221,13 +226,8 @@ def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps,
     k0, k1 = _keys(seed)
     sigma = math.sqrt(2.0 * temp * dt)
     for gi in prange((m_particles + LANES - 1) // LANES):
-        lo = gi * LANES
-        ng = min(LANES, m_particles - lo)
-        alive = _live_lanes(diverged, lo, ng)
-        alive_at_start = alive.copy()
-        xl = np.empty((d, LANES), x.dtype)
+        lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         gx = np.empty((d, LANES), grad.dtype)
-        _load(x, lo, alive, xl)
         _load(grad, lo, alive, gx)
         ux = np.zeros(LANES)
         for j in range(ng):
@@ -235,12 +235,9 @@ def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps,
         y = np.empty((d, LANES), x.dtype)
         gy = np.empty((d, LANES))
         uy = np.empty(LANES)
-        buf = np.empty((d, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        buf, ctr = _noise_buffers(d)
         for n in range(step0, step0 + n_steps):
-            s = n & 3
-            if s == 0 or n == step0:
-                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
+            s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             for k in range(d):
                 for j in range(LANES):
                     y[k, j] = xl[k, j] - dt * gx[k, j] + sigma * buf[k, s, j]
@@ -281,24 +278,16 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
     kick = math.sqrt(-math.expm1(-2.0 * friction * dt) * temp / mass)
     half = 0.5 * dt / mass
     for gi in prange((m_particles + LANES - 1) // LANES):
-        lo = gi * LANES
-        ng = min(LANES, m_particles - lo)
-        alive = _live_lanes(diverged, lo, ng)
-        alive_at_start = alive.copy()
-        xl = np.empty((d, LANES), x.dtype)
+        lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         vl = np.empty((d, LANES), v.dtype)
         g = np.empty((d, LANES))
-        _load(x, lo, alive, xl)
         _load(v, lo, alive, vl)
         _load(grad, lo, alive, g)
         xn = np.empty((d, LANES), x.dtype)
         vn = np.empty((d, LANES), v.dtype)
-        buf = np.empty((d, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        buf, ctr = _noise_buffers(d)
         for n in range(step0, step0 + n_steps):
-            s = n & 3
-            if s == 0 or n == step0:
-                fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(n >> 2), _NOISE)
+            s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             for k in range(d):
                 for j in range(LANES):
                     vk = vl[k, j] - half * g[k, j]
