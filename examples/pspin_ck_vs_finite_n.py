@@ -12,7 +12,8 @@ E(t) linearly in 1/N.
 
 Run::
 
-    python examples/pspin_ck_vs_finite_n.py            # N = 256, 512, 1024: float32, ~5 GB, ~25 min
+    python examples/pspin_ck_vs_finite_n.py            # N = 64 ... 1024: float32, ~5 GB, ~35 min
+    python examples/pspin_ck_vs_finite_n.py --cache runs/   # keep each run; reruns add only what is new
     python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 --samples 8
     python examples/pspin_ck_vs_finite_n.py --smoke    # seconds, used by the tests
 """
@@ -93,6 +94,32 @@ def mean_and_se(per_sample):
     return x.mean(axis=1), x.std(axis=1, ddof=1) / math.sqrt(x.shape[1])
 
 
+def _cache_path(args, n, temperature, seed):
+    """Where one (N, T, sample) run is kept under ``--cache``, named by every setting it used."""
+    if args.cache is None:
+        return None
+    name = (f"N{n}_T{temperature:g}_seed{seed}_M{args.particles}_t{args.t1:g}_tw{args.t_wait:g}"
+            f"_dt{args.dt:g}_rec{args.record:g}_{'f32' if args.float32 else 'f64'}"
+            f"_{'richardson' if args.richardson else 'plain'}.npz")
+    return args.cache / name
+
+
+def _load_run(args, n, temperature, seed):
+    path = _cache_path(args, n, temperature, seed)
+    if path is None or not path.exists():
+        return None
+    with np.load(path) as f:
+        return f["t"], f["e"], f["tc"], f["c"]
+
+
+def _save_run(args, n, temperature, seed, run):
+    path = _cache_path(args, n, temperature, seed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t, e, tc, c = run
+        np.savez(path, t=t, e=e, tc=tc, c=c)
+
+
 def run_size(n, n_samples, args, seed, solutions):
     """At size n, for each temperature of ``solutions`` (T -> CKSolution), over the disorder
     samples: the energy trace (t, mean, se), C(t, t_w) (t, mean, se) and the late-time gap to
@@ -106,9 +133,16 @@ def run_size(n, n_samples, args, seed, solutions):
     dtype = np.float32 if args.float32 else np.float64
     runs = {temperature: ([], [], []) for temperature in solutions}
     for s in range(n_samples):
-        landscape = SphericalPSpin(n, 3, seed=seed + 100 * s, dtype=dtype)
+        sample_seed = seed + 100 * s
+        done = {temperature: _load_run(args, n, temperature, sample_seed) for temperature in solutions}
+        landscape = None
         for temperature, ck in solutions.items():
-            t, e, tc, c = run_sample(landscape, temperature, args, seed + 100 * s)
+            if done[temperature] is None:
+                if landscape is None:
+                    landscape = SphericalPSpin(n, 3, seed=sample_seed, dtype=dtype)
+                done[temperature] = run_sample(landscape, temperature, args, sample_seed)
+                _save_run(args, n, temperature, sample_seed, done[temperature])
+            t, e, tc, c = done[temperature]
             energies, corrs, gaps = runs[temperature]
             energies.append(e)
             corrs.append(c)
@@ -126,16 +160,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes and times (seconds)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.2])
     parser.add_argument("--particles", type=int, default=16, help="particles per disorder sample")
-    parser.add_argument("--samples", type=int, nargs="+", default=[4, 4, 1],
+    parser.add_argument("--samples", type=int, nargs="+", default=[8, 8, 4, 4, 1],
                         help="disorder samples per N: one number, or one per size "
                              "(the SE is across samples when > 1, across particles otherwise)")
     parser.add_argument("--t1", type=float, default=10.0)
     parser.add_argument("--t-wait", type=float, default=2.0, dest="t_wait")
     parser.add_argument("--dt", type=float, default=0.01)
     parser.add_argument("--record", type=float, default=0.5, help="time between records")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder keeping each (N, T, sample) run: an interrupted or extended "
+                             "study (more sizes, more samples) reruns only what is missing")
     parser.add_argument("--no-richardson", dest="richardson", action="store_false",
                         help="plain runs at --dt, without the dt -> 0 extrapolation from dt and 2 dt")
     parser.add_argument("--float64", dest="float32", action="store_false",
@@ -166,9 +203,9 @@ def main(argv=None):
                                           dt0=0.01)
         print(f"T = {temperature}: CK solved to t = {args.t1:g} in {time.perf_counter() - start:.1f} s")
     results = {}
-    for k, (n, n_samples) in enumerate(zip(args.sizes, args.samples, strict=True)):
+    for n, n_samples in zip(args.sizes, args.samples, strict=True):
         start = time.perf_counter()
-        results[n] = run_size(n, n_samples, args, seed=1000 * k + 17, solutions=solutions)
+        results[n] = run_size(n, n_samples, args, seed=1000 * n + 17, solutions=solutions)
         print(f"N = {n}: {n_samples} sample(s) x {args.particles} particles to t = {args.t1:g} at "
               f"T = {', '.join(f'{t:g}' for t in args.temperatures)} in {time.perf_counter() - start:.1f} s",
               flush=True)
