@@ -3,7 +3,7 @@
 For each grid (fixed grid with Richardson extrapolation; grid doubling at several n_grid,
 n_band) the wall time to reach each horizon t1, and at the longest horizon E(t) − E_th at
 t = 10², 10³, 10⁴ with the local decay exponent of E − E_th over the last decades
-(REFERENCE §4: ≈ 2/3).  All contenders run in one process, one after the other, so their
+(docs/theory.md §4: ≈ 2/3).  All contenders run in one process, one after the other, so their
 ratios are meaningful on a loaded machine.
 
     python benchmarks/ck_cost.py --quick      # a minute

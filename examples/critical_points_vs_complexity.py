@@ -4,7 +4,7 @@
    searched from uniform random starts and from snapshots of gradient descent (which reach the
    minima that random starts under-sample), with the σ → −σ mirrors of odd p; the counts by
    index, averaged over draws, are compared with the exact finite-N expectation of Auffinger,
-   Ben Arous & Černý (GOE Monte Carlo, REFERENCE §4).  The discovery curve (distinct points vs
+   Ben Arous & Černý (GOE Monte Carlo, docs/theory.md §4).  The discovery curve (distinct points vs
    starts) and the Good–Turing unseen probability say whether each search saturated; the
    table printed at the end says at which N the enumeration stops being complete with this
    budget of starts.

@@ -1,7 +1,7 @@
 """The η/B law: at fixed η/B, SGD's stationary cloud is the same whatever η and B.
 
 Near a minimum with Hessian A and per-example gradient covariance D, the SME predicts a
-stationary covariance solving ``AΣ + ΣA = (η/B) D`` (REFERENCE §2), which depends on η and
+stationary covariance solving ``AΣ + ΣA = (η/B) D`` (docs/theory.md §2), which depends on η and
 B only through the temperature-like ratio η/B.  Hence
 
 * the excess loss ``E f − f* = ½ Tr(AΣ) = (η/4B) Tr D`` collapses on one line;

@@ -4,7 +4,7 @@ SGD on ``f_γ(x) = ½(x−γ)ᵀH(x−γ) − ½Tr H``, γ ~ N(0, I) (so Σ = H�
 and order-2 SMEs (Li, Tai & E, JMLR 2019).  The weak error |E f(x_k) − E f(X_{kη})| at
 t = kη = 1 is computed two ways:
 
-* exactly, from the closed forms of both sides (REFERENCE §2): log-log slopes 1 and 2;
+* exactly, from the closed forms of both sides (docs/theory.md §2): log-log slopes 1 and 2;
 * by simulation: an SGD ensemble of M runs against the exact SME value.
 
 Monte Carlo error.  The plain ensemble mean of f(x_k) has standard error ≈ |Hm_k|·sd(z)/sqrt(M)

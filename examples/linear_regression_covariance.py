@@ -8,7 +8,7 @@ with
   :func:`sgdsde.sgd.exact.sgd_stationary_covariance`): agreement within sampling error;
 * the Ornstein–Uhlenbeck / Lyapunov prediction ``AΣ + ΣA = η D/B`` (Mandt, Hoffman & Blei
   2017): correct to O(η);
-* the exact formula for *additive* noise ``AΣ + ΣA − ηAΣA = η D/B`` (REFERENCE §2), which
+* the exact formula for *additive* noise ``AΣ + ΣA − ηAΣA = η D/B`` (docs/theory.md §2), which
   captures the O(η) discretisation correction but not the batch-to-batch Hessian fluctuation.
 
 The sampling error of a covariance from M independent runs is shown as the expected norm

@@ -2,7 +2,7 @@
 
 A 2-D quadratic U = ½ xᵀAx with eigenvalues 1 and 10 (a stiff direction) at temperature T.
 The exact covariance relaxes as Σ(t) = T A⁻¹ (I − e^{−2At}) from a point; the schemes'
-stationary variances along the stiff direction differ at a finite step (REFERENCE §3):
+stationary variances along the stiff direction differ at a finite step (docs/theory.md §3):
 Euler–Maruyama gives T / (k(1 − kh/2)), Leimkuhler–Matthews and BAOAB give T/k exactly.
 
     python examples/ou_quadratic.py            # 1e5 particles, figure in examples/figures/

@@ -3,7 +3,7 @@
 Random starts on |σ|² = N, overdamped Langevin (Euler–Maruyama on the sphere) at several
 temperatures from 0 (gradient descent) to 2 T_d.  Above T_d the energy per spin relaxes to
 the paramagnetic value −ξ(1)/T = −1/T; below T_d it ages and stays above the threshold
-energy −E_∞ instead of reaching equilibrium (REFERENCE §4).  Left: energy against time;
+energy −E_∞ instead of reaching equilibrium (docs/theory.md §4).  Left: energy against time;
 right: the late-time energy against T with the paramagnetic line, T_d and T_s.
 
     python examples/pspin_energy_vs_temperature.py            # N = 160, figure in examples/figures/

@@ -2,7 +2,7 @@
 
 Gradient flow (Langevin at T = 0) on |σ|² = N from random starts, for several N.  As N → ∞
 the energy per spin approaches the threshold −E_∞ = −2 sqrt(2/3) from above by a slow power
-law (local exponent ≈ 2/3), never the ground state −E_0 (REFERENCE §4); at finite N the
+law (local exponent ≈ 2/3), never the ground state −E_0 (docs/theory.md §4); at finite N the
 curves sit above the N → ∞ one.  The script prints the gap e(t) + E_∞ at t = 10 and 100 for
 each N (mean over particles ± SE) and draws the gap against time and against N.
 

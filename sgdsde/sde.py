@@ -1,6 +1,6 @@
 """Langevin SDEs: a landscape, a noise model and, for inertial dynamics, friction and mass.
 
-Conventions (REFERENCE §1), written once here
+Conventions (docs/theory.md §1), written once here
 ----------------------------------------------
 Overdamped::
 

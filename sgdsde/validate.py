@@ -1,7 +1,7 @@
 """``sgdsde validate``: published results reproduced by the library, one row each.
 
 Every row is a small function ``row(level) -> Check`` that runs the library's public
-functions on a problem with a known answer (a paper's equation or a REFERENCE section) and
+functions on a problem with a known answer (a paper's equation or a section of docs/theory.md) and
 returns what was expected, what was measured, its standard error and the tolerance, with the
 rule the tolerance was derived from.  Two levels:
 
@@ -45,7 +45,7 @@ class Check:
     quantity : str
         What is compared, in words.
     source : str
-        Paper and equation, or the REFERENCE section the expected value comes from.
+        Paper and equation, or the docs/theory.md section the expected value comes from.
     expected, measured : float
         The oracle and the library's value.
     stderr : float
@@ -102,7 +102,7 @@ def _slope_and_se(x, y, se_y) -> tuple[float, float]:
     return float(slope), float(1.0 / math.sqrt(sxx))
 
 
-# ---------------------------------------------------------------- SGD ↔ SDE (REFERENCE §2)
+# ---------------------------------------------------------------- SGD ↔ SDE (docs/theory.md §2)
 _LTE_HESSIAN = np.array([[1.5, 0.5], [0.5, 1.5]])  # eigenvalues 1 and 2
 _LTE_X0 = np.array([3.0, -1.0])
 
@@ -140,7 +140,7 @@ def _weak_order(order: int, level: str) -> Check:
     bias = abs(np.polyfit(np.log(etas), np.log(exact_err), 1)[0] - order)
     eq = "4.5" if order == 1 else "4.4"
     return Check(f"weak_order_{order}", f"weak-order slope, order-{order} SME vs SGD (model 5.1)",
-                 f"Li, Tai & E, JMLR 2019, eq. {eq}, model 5.1; REFERENCE §2", float(order), slope, se,
+                 f"Li, Tai & E, JMLR 2019, eq. {eq}, model 5.1; docs/theory.md §2", float(order), slope, se,
                  N_SE * se + bias,
                  f"{N_SE:g} SE (SE of the fit from control-variate SEs, M = {m}) + finite-η curvature "
                  f"of the exact-formula slope ({bias:.2g})")
@@ -163,7 +163,7 @@ def lyapunov_covariance_row(level: str) -> Check:
     """Stationary Tr Σ of the order-1 SME (model 5.1) against the Lyapunov equation.
 
     Leimkuhler–Matthews samples this OU process's stationary law exactly at any step (its
-    drift and noise matrices commute, so each eigenmode is the harmonic case of REFERENCE §3).
+    drift and noise matrices commute, so each eigenmode is the harmonic case of docs/theory.md §3).
     """
     from .integrators import LeimkuhlerMatthews
     from .save import SaveAt
@@ -179,7 +179,7 @@ def lyapunov_covariance_row(level: str) -> Check:
     measured, se = _stationary_trace(traj.final, 0.0)
     expected = float(np.trace(lyapunov_covariance(_LTE_HESSIAN, _LTE_HESSIAN @ _LTE_HESSIAN, eta)))
     return Check("lyapunov_covariance", f"Tr Σ of the order-1 SME, η = {eta}",
-                 "Mandt, Hoffman & Blei, JMLR 2017, eq. 13; REFERENCE §2", expected, measured, se, N_SE * se,
+                 "Mandt, Hoffman & Blei, JMLR 2017, eq. 13; docs/theory.md §2", expected, measured, se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd(|x|²)/sqrt(M), M = {m}")
 
 
@@ -197,7 +197,7 @@ def additive_sgd_covariance_row(level: str) -> Check:
     expected = float(np.trace(additive_sgd_covariance(_LTE_HESSIAN, c, eta)))
     lyap = float(np.trace(lyapunov_covariance(_LTE_HESSIAN, c, eta)))
     return Check("sgd_covariance_additive", f"Tr Σ of SGD on model 5.1, η = {eta} (Lyapunov: {lyap:.4g})",
-                 "exact discrete SGD, REFERENCE §2", expected, measured, se, N_SE * se,
+                 "exact discrete SGD, docs/theory.md §2", expected, measured, se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd(|x|²)/sqrt(M), M = {m}")
 
 
@@ -226,7 +226,7 @@ def least_squares_covariance_row(level: str) -> Check:
     expected = float(np.trace(sgd_stationary_covariance(loss, eta, batch)))
     return Check("sgd_covariance_least_squares",
                  f"Tr Σ of minibatch SGD on least squares, η = {eta}, B = {batch}",
-                 "exact discrete SGD with multiplicative noise (sgd.exact); REFERENCE §2", expected, measured,
+                 "exact discrete SGD with multiplicative noise (sgd.exact); docs/theory.md §2", expected, measured,
                  se, N_SE * se, f"{N_SE:g} SE, SE = sd(|δ|²)/sqrt(M), M = {m}")
 
 
@@ -277,7 +277,7 @@ def eta_over_b_entropy_slope(level: str) -> Check:
     slope, se = _slope_and_se(x, r["entropy"].ravel(), np.full(x.size, r["se"]))
     bias = abs(np.polyfit(x, r["exact"].ravel(), 1)[0] - r["dim"] / 2)
     return Check("eta_over_b_entropy_slope", f"entropy per e-fold of η/B, d = {r['dim']} (B = 1, 2, 4)",
-                 "Chaudhari & Soatto, ICLR 2018; REFERENCE §2 (½ ln det 2πeΣ = (d/2) ln(η/B) + c)",
+                 "Chaudhari & Soatto, ICLR 2018; docs/theory.md §2 (½ ln det 2πeΣ = (d/2) ln(η/B) + c)",
                  r["dim"] / 2, slope, se, N_SE * se + bias,
                  f"{N_SE:g} SE (entropy SE sqrt(d/2M), M = {r['m']}; SE of the fit) + O(η) departure of "
                  f"the exact SGD covariance's slope ({bias:.2g})")
@@ -290,13 +290,13 @@ def eta_over_b_collapse(level: str) -> Check:
     se = r["se"] * math.sqrt(2 / diff.size)  # mean over the ratios of differences of two entropies
     bias = abs(float(np.mean(r["exact"][:, -1] - r["exact"][:, 0])))
     return Check("eta_over_b_collapse", "entropy at B = 4 minus B = 1, equal η/B (mean over 3 ratios)",
-                 "Lyapunov equation AΣ + ΣA = (η/B) D depends on η/B only; REFERENCE §2",
+                 "Lyapunov equation AΣ + ΣA = (η/B) D depends on η/B only; docs/theory.md §2",
                  0.0, float(diff.mean()), se, N_SE * se + bias,
                  f"{N_SE:g} SE (SE = sqrt(2/3) · sqrt(d/2M), M = {r['m']}) + O(η) difference of the exact "
                  f"SGD covariances ({bias:.2g})")
 
 
-# ---------------------------------------------------------------- Fokker–Planck (REFERENCE §5)
+# ---------------------------------------------------------------- Fokker–Planck (docs/theory.md §5)
 def fokker_planck_ou_transient(level: str) -> Check:
     """Variance of the Fokker–Planck density of an OU process at t = 0.5 vs the exact Gaussian."""
     import sgdsde as sd
@@ -317,7 +317,7 @@ def fokker_planck_ou_transient(level: str) -> Check:
     expected = float(ou_moments(m0, k, temperature, t)[1] + v0 * math.exp(-2 * k * t))
     h = 8.0 / n
     return Check("fp_ou_transient", f"variance of p(x, t = {t}), OU k = {k}, T = {temperature}",
-                 "OU exact transition, REFERENCE §5", expected, measured, 0.0, h * h,
+                 "OU exact transition, docs/theory.md §5", expected, measured, 0.0, h * h,
                  f"h² = {h * h:.2g}: second-order Scharfetter–Gummel scheme with midpoint moments "
                  "(observed order 2 in tests/test_fokker_planck.py)")
 
@@ -336,12 +336,12 @@ def fokker_planck_boltzmann(level: str) -> Check:
     exact = boltzmann_density_1d(lambda y: (y * y - 1) ** 2, temperature, grid.axes[0], bounds=(-2.5, 2.5))
     measured = float(grid.integrate(np.abs(fp.stationary() - exact)))
     return Check("fp_boltzmann", f"∫|p_∞ − e^(−U/T)/Z| dx, double well, T = {temperature}",
-                 "Scharfetter–Gummel exact discrete Boltzmann state, REFERENCE §5", 0.0, measured, 0.0, 1e-9,
+                 "Scharfetter–Gummel exact discrete Boltzmann state, docs/theory.md §5", 0.0, measured, 0.0, 1e-9,
                  "1e-9: rounding of the sparse LU solve and of the quadrature of Z (the scheme's zero-flux "
                  "state is exactly Boltzmann at the nodes)")
 
 
-# ---------------------------------------------------------------- integrators (REFERENCE §3)
+# ---------------------------------------------------------------- integrators (docs/theory.md §3)
 def _harmonic_variance(name: str, level: str) -> Check:
     from .integrators import BAOAB, EulerMaruyama, LeimkuhlerMatthews
     from .landscapes.toy import Quadratic
@@ -363,7 +363,7 @@ def _harmonic_variance(name: str, level: str) -> Check:
     se = expected * math.sqrt(2 / (m - 1))
     formula = "T/(k(1 − kh/2))" if name == "EulerMaruyama" else "T/k"
     return Check(f"stationary_variance_{name}", f"{name} stationary ⟨x²⟩ = {formula}, kh = {k * h:g}",
-                 "REFERENCE §3; Leimkuhler & Matthews 2013 (arXiv:1203.5428)", float(expected),
+                 "docs/theory.md §3; Leimkuhler & Matthews 2013 (arXiv:1203.5428)", float(expected),
                  float(x.var()), se, N_SE * se, f"{N_SE:g} SE, SE = σ² sqrt(2/(M−1)), M = {m}")
 
 
@@ -379,8 +379,8 @@ def baoab_variance(level: str) -> Check:
     return _harmonic_variance("BAOAB", level)
 
 
-# ---------------------------------------------------------------- p-spin (REFERENCE §4)
-_PSPIN_TABLE = {  # REFERENCE §4, 7 decimals (ABC normalisation)
+# ---------------------------------------------------------------- p-spin (docs/theory.md §4)
+_PSPIN_TABLE = {  # docs/theory.md §4, 7 decimals (ABC normalisation)
     ("threshold", 3): -1.6329932, ("threshold", 4): -1.7320508,
     ("ground_state", 3): -1.6569984, ("ground_state", 4): -1.7940850,
     ("T_d", 3): 0.8660254, ("T_d", 4): 0.7698004,
@@ -400,7 +400,7 @@ def _pspin_constant(what: str, p: int) -> Callable[[str], Check]:
         label = {"threshold": "threshold energy −E_∞", "ground_state": "ground-state energy −E_0",
                  "T_d": "dynamical temperature T_d", "T_s": "static temperature T_s"}[what]
         return Check(f"pspin_{what}_p{p}", f"p-spin {label}, p = {p} (ABC units)",
-                     f"{source}; REFERENCE §4 table", _PSPIN_TABLE[(what, p)], float(fn(p)), 0.0, 5e-8,
+                     f"{source}; docs/theory.md §4 table", _PSPIN_TABLE[(what, p)], float(fn(p)), 0.0, 5e-8,
                      "half a unit of the table's 7th decimal")
 
     row.__name__ = f"pspin_{what}_p{p}"
@@ -432,7 +432,7 @@ def pspin_paramagnetic_energy(level: str) -> Check:
     per_draw = np.array(per_draw)
     se = float(per_draw.std(ddof=1) / math.sqrt(draws))
     return Check("pspin_paramagnetic_energy", f"energy per spin, Langevin p = 3 at T = 1.5 T_d (N = {n})",
-                 "annealed paramagnet −ξ(1)/T, REFERENCE §4", float(paramagnetic_energy(temperature, p=3)),
+                 "annealed paramagnet −ξ(1)/T, docs/theory.md §4", float(paramagnetic_energy(temperature, p=3)),
                  float(per_draw.mean()), se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd over {draws} coupling draws / sqrt(draws) ({m} particles each, "
                  f"time average over {t_eq:g} ≤ t ≤ {t1:g}, Leimkuhler–Matthews dt = {dt:g})")
@@ -458,7 +458,7 @@ def pspin_gradient_descent(level: str) -> Check:
     final = np.array(final)
     se = float(final.std(ddof=1) / math.sqrt(draws))
     return Check("pspin_gradient_descent", f"GD energy per spin at t = {t1:g}, p = 3 (N = {n}): above −E_∞",
-                 "Cugliandolo & Kurchan, PRL 71, 173 (1993); threshold of ABC 2013; REFERENCE §4",
+                 "Cugliandolo & Kurchan, PRL 71, 173 (1993); threshold of ABC 2013; docs/theory.md §4",
                  float(threshold_energy(3)), float(final.mean()), se, N_SE * se,
                  f"one-sided: above −E_∞ by more than {N_SE:g} SE (SE = sd over {draws} draws / sqrt(draws))",
                  sense="above")
@@ -483,13 +483,13 @@ def critical_point_counts(level: str) -> Check:
     exact = expected_counts(n, p, n_samples=goe, seed=7)
     se = float(np.hypot(totals.std(ddof=1) / math.sqrt(draws), exact.total_stderr))
     return Check("critical_point_counts", f"E[number of critical points], p = {p}, N = {n}",
-                 "Auffinger, Ben Arous & Černý, CPAM 2013 (exact GOE formula); REFERENCE §4",
+                 "Auffinger, Ben Arous & Černý, CPAM 2013 (exact GOE formula); docs/theory.md §4",
                  float(exact.total), float(totals.mean()), se, N_SE * se,
                  f"{N_SE:g} SE: sd over {draws} coupling draws / sqrt(draws) and the GOE Monte Carlo SE "
                  f"({goe} matrices), in quadrature")
 
 
-# ---------------------------------------------------------------- escape (REFERENCE §6)
+# ---------------------------------------------------------------- escape (docs/theory.md §6)
 def _double_well_energy(x):
     return (x * x - 1.0) ** 2
 
@@ -514,7 +514,7 @@ def mfpt_double_well(level: str) -> Check:
     mean, se = mean_first_passage_time(*recorder.passage_times(traj.ts))
     exact = float(mean_first_passage_time_1d(_double_well_energy, temperature, -1.0, 1.0))
     return Check("mfpt_double_well", f"mean escape time −1 → +1, double well, T/ΔU = {temperature}",
-                 "exact 1-D MFPT quadrature, REFERENCE §6", exact, float(mean), float(se), N_SE * se,
+                 "exact 1-D MFPT quadrature, docs/theory.md §6", exact, float(mean), float(se), N_SE * se,
                  f"{N_SE:g} SE (censored exponential MLE, SE = τ̂/sqrt(events), M = {m}); record spacing "
                  "0.1 and the Euler step bias it by < 1 %")
 
@@ -529,7 +529,7 @@ def kramers_limit(level: str) -> Check:
         _double_well_energy, temperature, -1.0, 1.0)
     first_order = 3.0 / 8.0 * temperature
     return Check("kramers_limit", f"k_Kramers · τ_exact at T/ΔU = {temperature:g}",
-                 "Kramers, Physica 7, 284 (1940); REFERENCE §6", 1.0, float(ratio), 0.0, 2 * first_order,
+                 "Kramers, Physica 7, 284 (1940); docs/theory.md §6", 1.0, float(ratio), 0.0, 2 * first_order,
                  f"twice the leading Laplace correction (3/8)T/ΔU = {first_order:.2g} "
                  "(kτ = 1 + (3/8)T/ΔU + O(T²))")
 

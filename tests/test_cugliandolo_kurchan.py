@@ -29,7 +29,7 @@ from sgdsde.theory.cugliandolo_kurchan import (
 
 ROOT = Path(__file__).resolve().parents[1]
 P3 = Covariance.pure(3)
-E_TH_P3 = -2.0 * math.sqrt(2.0 / 3.0)  # REFERENCE §4 table: −1.6329932 (ABC)
+E_TH_P3 = -2.0 * math.sqrt(2.0 / 3.0)  # docs/theory.md §4 table: −1.6329932 (ABC)
 T_D_P3 = math.sqrt(3.0 / 4.0)  # T_d² = p (p−2)^{p−2} / (p−1)^{p−1} = 3/4 (ABC): 0.8660254
 
 
@@ -46,7 +46,7 @@ def test_constants_used_here_match_the_pspin_module_and_reference_table():
 # ---------------------------------------------------------------- exact p = 2 gradient flow
 
 def _p2_energy_by_quadrature(t):
-    """E(t) = ∫ λ e^{−4λt} ρ_sc(λ) dλ / ∫ e^{−4λt} ρ_sc(λ) dλ on [−√2, √2] (REFERENCE §4, ABC).
+    """E(t) = ∫ λ e^{−4λt} ρ_sc(λ) dλ / ∫ e^{−4λt} ρ_sc(λ) dλ on [−√2, √2] (docs/theory.md §4, ABC).
 
     The semicircle's normalisation cancels in the ratio.
     """
@@ -73,7 +73,7 @@ def test_p2_gradient_flow_reproduced_to_1e4():
 
 
 def test_p2_in_ck_normalisation_is_the_abc_flow_rescaled():
-    """ξ = q²/2: energies ÷ √2 and times × √2 (REFERENCE §4), same 1e-4 target."""
+    """ξ = q²/2: energies ÷ √2 and times × √2 (docs/theory.md §4), same 1e-4 target."""
     sol = solve_ck_fixed(Covariance.pure(2, "ck"), 0.0, 5.0, dt=0.025)
     for t in (1.0, 5.0):
         exact = _p2_energy_by_quadrature(t / math.sqrt(2)) / math.sqrt(2)
@@ -95,7 +95,7 @@ def test_fixed_grid_is_second_order_and_richardson_gains_an_order():
 
 @pytest.mark.parametrize("temperature", [0.0, 0.5])
 def test_ck_normalisation_is_abc_with_energies_and_temperatures_over_root2_and_times_times_root2(temperature):
-    """ξ_CK = ξ_ABC/2 rescales the equations exactly (REFERENCE §4), so with steps h√2 and h
+    """ξ_CK = ξ_ABC/2 rescales the equations exactly (docs/theory.md §4), so with steps h√2 and h
     the two discrete solutions coincide to rounding."""
     root2 = math.sqrt(2)
     abc = solve_ck_fixed(P3, temperature, 3.0, dt=0.05, richardson=False)
@@ -221,7 +221,7 @@ def test_fdt_solution_below_t_d_sits_on_the_plateau():
 
 def test_gradient_flow_ages_towards_the_threshold_with_exponent_near_two_thirds():
     """p = 3, T = 0: E(t) > E_th for all t, E(1000) − E_th < 0.01, local exponent of
-    E − E_th in [0.55, 0.8] on [10, 1000] (REFERENCE: ≈ 2/3; the band is the spread across
+    E − E_th in [0.55, 0.8] on [10, 1000] (docs/theory.md §4: ≈ 2/3; the band is the spread across
     grids n_grid = 256..1024 reported by benchmarks/ck_cost.py)."""
     sol = solve_ck_doubling(P3, 0.0, 1000.0, n_grid=256, n_band=4)
     assert np.all(sol.energy > E_TH_P3)

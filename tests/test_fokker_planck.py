@@ -1,4 +1,4 @@
-"""Fokker–Planck solver against exact oracles (REFERENCE §5).
+"""Fokker–Planck solver against exact oracles (docs/theory.md §5).
 
 Deterministic numerics: the tolerances follow from the order of the scheme (second order in
 the cell width h, first order in the implicit-Euler step) or from rounding, as each test says.

@@ -180,7 +180,7 @@ def test_unfused_problems_run_the_reference_step_on_the_device():
 # --------------------------------------------------------------------------- physics on the device
 @on_gpu
 def test_leimkuhler_matthews_harmonic_variance_is_exactly_T_over_k_on_a_large_cloud():
-    # REFERENCE §3: LM on U = k x²/2 has stationary variance exactly T/k at every stable h.
+    # docs/theory.md §3: LM on U = k x²/2 has stationary variance exactly T/k at every stable h.
     # 10^6 independent particles after 3000 steps (t = 300 >> 1/k): SE of the sample
     # variance = var·sqrt(2/M) = 7e-4 relative; 5 SE.
     k, temp, m = 2.0, 0.5, 1_000_000
@@ -192,7 +192,7 @@ def test_leimkuhler_matthews_harmonic_variance_is_exactly_T_over_k_on_a_large_cl
 
 
 def _stationary_variance(name, k, temp, h):
-    """Exact stationary position variance of each chain on U = k x²/2 (REFERENCE §3)."""
+    """Exact stationary position variance of each chain on U = k x²/2 (docs/theory.md §3)."""
     kh = k * h
     if name == "EulerMaruyama":
         return temp / (k * (1 - kh / 2))
@@ -276,7 +276,7 @@ def test_pspin_descent_on_the_device_stays_on_the_sphere_and_lowers_the_energy()
     norms = np.linalg.norm(traj.final.astype(np.float64), axis=1)
     np.testing.assert_allclose(norms, math.sqrt(n), rtol=1e-5)
     # Random start: E/N ≈ 0 ± 1/sqrt(N); after descent at low T it is below −0.5 (the
-    # ground state of p = 3 is −1.657 in this normalisation, REFERENCE §4).
+    # ground state of p = 3 is −1.657 in this normalisation, docs/theory.md §4).
     assert abs(e[0].mean()) < 5 / math.sqrt(n) / math.sqrt(128)
     assert e[-1].mean() < -0.5
     assert not traj.stats["fused"]

@@ -250,7 +250,7 @@ def _n_relax(factor):
 @settings(max_examples=30)
 @given(k=st.floats(0.2, 5.0), temperature=st.floats(0.05, 3.0), kh=st.floats(0.05, 1.5))
 def test_euler_maruyama_stationary_variance(k, temperature, kh):
-    """REFERENCE §3: T / (k (1 − kh/2)), exact for the discrete chain (impulse response)."""
+    """docs/theory.md §3: T / (k (1 − kh/2)), exact for the discrete chain (impulse response)."""
     h = kh / k
     integ = EulerMaruyama()
     n = _n_relax(1 - kh)
@@ -261,7 +261,7 @@ def test_euler_maruyama_stationary_variance(k, temperature, kh):
 @settings(max_examples=30)
 @given(k=st.floats(0.2, 5.0), temperature=st.floats(0.05, 3.0), kh=st.floats(0.05, 1.5))
 def test_leimkuhler_matthews_stationary_variance_is_exact(k, temperature, kh):
-    """REFERENCE §3: T / k at every stable h."""
+    """docs/theory.md §3: T / k at every stable h."""
     h = kh / k
     integ = LeimkuhlerMatthews()
     n = _n_relax(1 - kh)
@@ -301,7 +301,7 @@ def _one_step_map(integ, sde, h):
 @given(k=st.floats(0.2, 5.0), temperature=st.floats(0.05, 3.0), h_omega=st.floats(0.05, 1.9),
        friction=st.floats(0.1, 10.0), mass=st.floats(0.2, 5.0))
 def test_baoab_stationary_variances(k, temperature, h_omega, friction, mass):
-    """REFERENCE §3: position variance exactly T/k at every stable h (hω < 2); kinetic
+    """docs/theory.md §3: position variance exactly T/k at every stable h (hω < 2); kinetic
     temperature m⟨v²⟩ = T (1 − h²k/(4m)) (Leimkuhler & Matthews 2013): equipartition to
     O(h²).  The stationary covariance of the chain z' = A z + b ξ solves the discrete
     Lyapunov equation Σ = A Σ Aᵀ + b bᵀ."""

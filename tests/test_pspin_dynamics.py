@@ -58,7 +58,7 @@ def test_norm_is_preserved_after_every_step(temperature, dtype):
 
 
 def test_brownian_motion_on_the_sphere():
-    """E[x(t)·x(0)] = N exp(−T (N−1) t / N) (REFERENCE §3) on the batched sphere path.
+    """E[x(t)·x(0)] = N exp(−T (N−1) t / N) (docs/theory.md §3) on the batched sphere path.
 
     Per particle x(t)·x(0)/N has sd <= 1, so SE <= 1/sqrt(M); 5 SE tolerance.  The step's own
     bias: one Euler step multiplies E[x·x0] by E[(1 + |v|²/N)^{-1/2}] = 1 − T h (N−1)/N + O(h²),

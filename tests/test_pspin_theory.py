@@ -1,4 +1,4 @@
-"""p-spin theory: REFERENCE §4's table, the equations behind each constant, complexities, CK = ABC/√2."""
+"""p-spin theory: docs/theory.md §4's table, the equations behind each constant, complexities, CK = ABC/√2."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sgdsde.theory.pspin import (
     threshold_energy,
 )
 
-# REFERENCE §4, ABC normalisation (8 significant digits)
+# docs/theory.md §4, ABC normalisation (8 significant digits)
 TABLE = {
     3: {"threshold": -1.6329932, "ground": -1.6569984, "T_d": 0.8660254, "T_s": 0.8288055},
     4: {"threshold": -1.7320508, "ground": -1.7940850, "T_d": 0.7698004, "T_s": 0.7114051},

@@ -26,7 +26,7 @@ MODELS = _models()
 
 
 def _explicit_covariance(model, theta, batch, replacement):
-    """Σ from its definition (REFERENCE §1), one particle at a time."""
+    """Σ from its definition (docs/theory.md §1), one particle at a time."""
     out = []
     for th in theta:
         g = model.per_example_grads(th[None])[0]

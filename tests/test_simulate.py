@@ -346,7 +346,7 @@ class FreeOnSphere(Landscape):
 
 @pytest.mark.parametrize("cls", [EulerMaruyama, Heun], ids=lambda c: c.name)
 def test_brownian_motion_on_the_sphere(cls):
-    """REFERENCE §3: E[x(t)·x(0)] = N exp(−T(N−1)t/N), within 5 SE at every record
+    """docs/theory.md §3: E[x(t)·x(0)] = N exp(−T(N−1)t/N), within 5 SE at every record
     (SE = sd/sqrt(M) of the per-particle overlaps; the O(h) bias of the retraction,
     ~ t (T(N−1)/N)² h ≈ 1e-3, is ten times smaller).  |x|² = N to 1e-12 after every step."""
     n, temperature, m, dt = 8, 1.0, 4000, 1e-3

@@ -1,4 +1,4 @@
-"""The Fokker–Planck generator on a grid: Scharfetter–Gummel finite volumes (REFERENCE §5).
+"""The Fokker–Planck generator on a grid: Scharfetter–Gummel finite volumes (docs/theory.md §5).
 
 For the overdamped Itô SDE ``dX = −b(X) dt + B(X) dW`` with diagonal diffusion
 ``D = ½ B Bᵀ = diag(D_1, …, D_d)`` the density obeys

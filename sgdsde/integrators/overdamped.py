@@ -22,7 +22,7 @@ class EulerMaruyama(Integrator):
 
     Strong order ½ (1 for additive noise), weak order 1 (Kloeden & Platen 1992, §10.2,
     §14.1).  On the harmonic well ``U = k x²/2`` its stationary variance is
-    ``T / (k (1 − k h / 2))`` (REFERENCE §3).
+    ``T / (k (1 − k h / 2))`` (docs/theory.md §3).
     """
 
     name = "EulerMaruyama"

@@ -1,7 +1,7 @@
 """The pure spherical p-spin model on the GPU: couplings drawn on the device, cuBLAS gradients.
 
 ``H(σ) = N^{-(p-1)/2} Σ J_{i1..ip} σ_i1 ⋯ σ_ip`` on the sphere ``|σ|² = N`` with J i.i.d.
-N(0, 1) (the ABC normalisation, REFERENCE §4: ``E[H(σ)H(σ')] = N q^p``).  H depends on J only
+N(0, 1) (the ABC normalisation, docs/theory.md §4: ``E[H(σ)H(σ')] = N q^p``).  H depends on J only
 through its symmetrisation, which is drawn directly: for indices whose multiset has ``m``
 distinct orderings (``m = p! / Π multiplicity!``), ``J_sym = z / sqrt(m)``, the mean of m
 i.i.d. normals, where z is the counter-based normal of :mod:`sgdsde.random` at

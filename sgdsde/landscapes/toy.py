@@ -72,7 +72,7 @@ class Quadratic(Landscape):
     Notes
     -----
     Overdamped Langevin on it is the Ornstein–Uhlenbeck process, the exact oracle of
-    REFERENCE §3: stationary covariance ``T A⁻¹``.
+    docs/theory.md §3: stationary covariance ``T A⁻¹``.
     """
 
     fused_kind = K.KIND_QUADRATIC

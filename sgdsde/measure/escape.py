@@ -3,7 +3,7 @@
 A first passage is the first time a scalar reaction coordinate (e.g. x₀ of a double well)
 reaches a threshold.  For escape from a well, put the threshold at the bottom of the *other*
 well, not on the barrier top: a particle on the top goes back half of the time, so the time to
-the top is half the escape time (REFERENCE §6).
+the top is half the escape time (docs/theory.md §6).
 
 Two ways to get first-passage times from :func:`~sgdsde.simulate.simulate`:
 

@@ -13,7 +13,7 @@ to an orthonormal tangent basis (a Householder reflection per point) and returns
 tangent eigenvalues.  In flat space the basis is the identity and these are the ordinary
 Hessian eigenvalues.
 
-For the spherical p-spin model in the ABC normalisation (REFERENCE §4) the tangent spectrum at
+For the spherical p-spin model in the ABC normalisation (docs/theory.md §4) the tangent spectrum at
 a point of energy per spin u is, for large N, a semicircle centred at ``−p u`` (Euler's
 relation ``σ·∇H = pH`` makes the shift exact at every point, critical or not) with radius
 ``2 sqrt(p (p − 1))``; its lower edge vanishes at the threshold ``u = −E_∞``, where

@@ -1,4 +1,4 @@
-"""Exactly solvable SGD: the oracles of the SGD ↔ SDE checks (REFERENCE §2).
+"""Exactly solvable SGD: the oracles of the SGD ↔ SDE checks (docs/theory.md §2).
 
 * :class:`GaussianQuadraticModel` — model 5.1 of Li, Tai & E (JMLR 2019):
   ``f_γ(x) = ½ (x − γ)ᵀ H (x − γ) − ½ Tr H`` with γ ~ N(0, I), so f = ½ xᵀHx and Σ = H²
@@ -66,7 +66,7 @@ class GaussianQuadraticModel:
 
     Notes
     -----
-    In the eigenbasis of H (eigenvalues λ_i, c = Qᵀx₀), REFERENCE §2:
+    In the eigenbasis of H (eigenvalues λ_i, c = Qᵀx₀), docs/theory.md §2:
 
     * SGD: ``E f(x_k) = ½ Σ λ_i [(1−ηλ_i)^{2k} c_i² + η²λ_i² (1 − (1−ηλ_i)^{2k}) / (1 − (1−ηλ_i)²)]``;
     * SME: ``E f(X_t) = ½ Σ λ_i [e^{−2a_i t} c_i² + ηλ_i² (1 − e^{−2a_i t}) / (2a_i)]``,

@@ -2,7 +2,7 @@
 
 With per-example gradients g_i = ∇f_i(θ), i = 1..n, mean ḡ = ∇f and the centred matrix
 ``G = [g_1 − ḡ, …, g_n − ḡ]ᵀ`` (n, d), the per-example covariance is
-``D(θ) = GᵀG / n`` (REFERENCE §1), and a minibatch of B examples has gradient covariance
+``D(θ) = GᵀG / n`` (docs/theory.md §1), and a minibatch of B examples has gradient covariance
 
 * with replacement:     ``Σ = D / B = c² GᵀG``,  ``c² = 1 / (n B)``;
 * without replacement:  ``Σ = (1 − B/n) D' / B``, ``D' = GᵀG / (n − 1)``,

@@ -2,7 +2,7 @@
 
 Auffinger, Ben Arous & Černý (ABC) reduce the Kac–Rice count on the sphere ``|σ|² = N`` to one
 expectation over the N × N Gaussian orthogonal ensemble: for the pure p-spin Hamiltonian in
-their normalisation (``ξ(q) = q^p``, REFERENCE §4), with ``M = (A + Aᵀ)/(2 sqrt N)``, A standard
+their normalisation (``ξ(q) = q^p``, docs/theory.md §4), with ``M = (A + Aᵀ)/(2 sqrt N)``, A standard
 normal, and eigenvalues ``λ_0 ≤ … ≤ λ_{N−1}``,
 
     E Crt_{N,k}(B) = 2 sqrt(2/p) (p − 1)^{N/2}

@@ -3,7 +3,7 @@
 For Langevin dynamics on the sphere |σ|² = N with a Gaussian energy of covariance
 E[H(σ)H(σ')] = N ξ(σ·σ'/N), started from a uniformly random point, the correlation
 C(t,t') = σ(t)·σ(t')/N, the response R(t,t') and the Lagrange multiplier μ(t) obey, as
-N → ∞ (REFERENCE §4; Cugliandolo & Kurchan, PRL 71, 173 (1993))::
+N → ∞ (docs/theory.md §4; Cugliandolo & Kurchan, PRL 71, 173 (1993))::
 
     ∂_t C(t,t') = −μ(t) C(t,t') + ∫_0^t ξ''(C(t,s)) R(t,s) C(s,t') ds + ∫_0^{t'} ξ'(C(t,s)) R(t',s) ds
     ∂_t R(t,t') = −μ(t) R(t,t') + ∫_{t'}^t ξ''(C(t,s)) R(t,s) R(s,t') ds
@@ -37,7 +37,7 @@ trapezoidal ones here.
 The equilibrium solution for T > T_d solves the Volterra equation of :func:`solve_fdt`.
 Units: ξ sets the energy scale (ABC normalisation ξ = q^p: E_th = −2 sqrt((p−1)/p);
 CK normalisation ξ = q^p/2), T in the same units, t in the units of the SDE
-dσ = −∇H dt + sqrt(2T) dW projected on the sphere (REFERENCE §4).
+dσ = −∇H dt + sqrt(2T) dW projected on the sphere (docs/theory.md §4).
 """
 
 from __future__ import annotations
@@ -431,7 +431,7 @@ def solve_ck(xi, temperature: float, t1: float, *, method: str = "auto", **optio
 # --------------------------------------------------------------------------------------
 
 def solve_fdt(xi, temperature: float, t1: float, *, dt: float = 0.01, n_corrector: int = 2):
-    """Equilibrium correlation C(τ) for T > T_d (REFERENCE §4).
+    """Equilibrium correlation C(τ) for T > T_d (docs/theory.md §4).
 
     Solves Ċ(τ) = −T C(τ) − β ∫_0^τ ξ'(C(τ−s)) Ċ(s) ds with C(0) = 1 by the trapezoid rule
     (predictor plus ``n_corrector`` corrector sweeps); cost O((t1/dt)²).  Below T_d the
@@ -573,7 +573,7 @@ def local_decay_exponent(t, energy, asymptote: float, points_per_decade: int = 8
 
 
 def p2_gradient_flow_energy(t, xi=None):
-    """Exact energy per spin of p = 2 gradient flow from a random start (REFERENCE §4).
+    """Exact energy per spin of p = 2 gradient flow from a random start (docs/theory.md §4).
 
     For ξ = a q² the Hamiltonian is σᵀJσ with J a GOE matrix whose semicircle has radius
     R = sqrt(2a) (sqrt 2 in ABC units); gradient flow weights each eigenvector by e^{−4λt}:

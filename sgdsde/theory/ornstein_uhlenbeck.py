@@ -1,4 +1,4 @@
-"""Exact Ornstein–Uhlenbeck results and the integrators' stationary variances (REFERENCE §3)."""
+"""Exact Ornstein–Uhlenbeck results and the integrators' stationary variances (docs/theory.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Closed forms of the spherical p-spin glass (REFERENCE §4): constants and ABC complexities.
+"""Closed forms of the spherical p-spin glass (docs/theory.md §4): constants and ABC complexities.
 
 Energies are signed energies per spin ``u = H/N``; temperatures are in energy units.
 
