@@ -38,6 +38,11 @@ class Manifold:
     def check(self, x: np.ndarray, name: str = "x0", rtol: float = 1e-6) -> None:
         """Raise ValueError if the points ``x`` are not on the manifold."""
 
+    def step_too_large(self, x: np.ndarray, y: np.ndarray):
+        """Boolean (M,): the step from ``x`` to ``y`` (both (M, d), on the manifold) is too
+        large for the manifold to represent, or None where no step is (flat space)."""
+        return None
+
     dim: int | None = None
 
     def random(self, n_particles: int, dim: int | None = None, seed: int | None = None,
@@ -133,6 +138,16 @@ class Sphere(Manifold):
         """``R x / |x|``."""
         scale = self.radius / np.sqrt(_squared_norms(x))
         return x * scale.astype(x.dtype, copy=False)[:, None]
+
+    def step_too_large(self, x, y):
+        """True where the angle between ``x`` and ``y`` exceeds 45°.
+
+        A retracted step ``y = R (x + v) / |x + v|`` with a tangent increment v turns x by
+        ``atan(|v| / R)``, so this flags exactly the steps with ``|v| > R``: the retraction
+        keeps such points on the sphere but the step no longer approximates the dynamics
+        (dt is far too large).  Works on NumPy and CuPy arrays.
+        """
+        return (x * y).sum(axis=1) < math.sqrt(0.5) * self.radius**2
 
     def check(self, x, name="x0", rtol=1e-6):
         norm = np.sqrt(_squared_norms(x))

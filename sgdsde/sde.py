@@ -147,8 +147,8 @@ class LangevinSDE:
         Any other noise model (anisotropic, SGD noise, state-dependent).
     friction : float, optional
         γ > 0 makes the dynamics underdamped (inverse time units); None is overdamped.
-    mass : float
-        m > 0, underdamped only.
+    mass : float, optional
+        m > 0 (default 1), underdamped only: giving it without ``friction`` raises.
 
     Examples
     --------
@@ -160,7 +160,7 @@ class LangevinSDE:
 
     def __init__(self, landscape: Landscape, temperature: float | None = None, *,
                  noise: NoiseModel | None = None, friction: float | None = None,
-                 mass: float = 1.0):
+                 mass: float | None = None):
         if not isinstance(landscape, Landscape):
             raise TypeError(f"landscape must be a sgdsde Landscape, got {type(landscape).__name__}")
         if (temperature is None) == (noise is None):
@@ -174,6 +174,11 @@ class LangevinSDE:
             friction = float(friction)
             if not (math.isfinite(friction) and friction > 0):
                 raise ValueError(f"friction must be a finite number > 0, got {friction}")
+        if mass is None:
+            mass = 1.0
+        elif friction is None:
+            raise ValueError("mass= is only used by underdamped dynamics (give friction= too); "
+                             "overdamped dynamics have no mass")
         mass = float(mass)
         if not (math.isfinite(mass) and mass > 0):
             raise ValueError(f"mass must be a finite number > 0, got {mass}")

@@ -175,6 +175,19 @@ def test_divergence_is_reported(regression):
     assert info.value.trajectory.step < 200
 
 
+def test_growth_by_orders_of_magnitude_is_a_divergence(regression):
+    """lr = 2 on this least-squares problem is unstable: the runs used to finish with a loss
+    of 1.8e55 and completed=True; now |θ| passing 1e8 (max_growth times the initial scale 1)
+    stops them, with a message saying so."""
+    with pytest.raises(DivergenceError, match="grew past max_growth = 1e") as info:
+        run_sgd(regression, np.ones((2, 3)), lr=2.0, batch_size=4, n_steps=300, seed=1, record_every=50)
+    assert 0 < info.value.step < 300
+    assert np.all(np.abs(info.value.trajectory.final) < 1e10)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_abs must be a number > 0"):
+            run_sgd(regression, np.ones((2, 3)), lr=0.1, batch_size=4, n_steps=3, seed=1, max_abs=bad)
+
+
 def test_bad_input_is_named(regression):
     theta0 = np.zeros((2, 3))
     ok = dict(lr=0.1, batch_size=4, n_steps=2, seed=0)

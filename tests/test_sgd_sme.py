@@ -196,3 +196,15 @@ def test_one_euler_step_of_the_network_sme_is_the_written_formula(order):
     centred = mlp.per_example_grads(theta0) - g[:, None, :]
     kick = math.sqrt(eta * covariance_scale(25, batch)) * np.einsum("mb,mbd->md", xi, centred)
     np.testing.assert_allclose(traj.final, theta0 - dt * drift + math.sqrt(dt) * kick, atol=1e-13)
+
+
+def test_an_unstable_sme_run_is_a_divergence():
+    """Euler–Maruyama on the order-1 SME of least squares at dt = 2.5 is unstable; it used to
+    end with energies of 4e142 and completed=True, now it stops once |x| grew 1e8-fold."""
+    from sgdsde.results import DivergenceError
+
+    data = teacher_student(40, 3, label_noise=0.5, seed=11)
+    sde = sme(LinearRegression(data.inputs, data.targets), 0.5, 4)
+    with pytest.raises(DivergenceError, match="grew past max_growth"):
+        simulate(sde, EulerMaruyama(), np.ones((2, 3)), dt=2.5, n_steps=300, seed=1, progress=False,
+                 save=SaveAt(every=50, observables={"E": "energy"}))

@@ -4,6 +4,7 @@ and Brownian motion on the sphere."""
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -217,7 +218,8 @@ def test_divergence_names_step_and_particles(cls, backend, tmp_path):
     ckpt = tmp_path / "div.npz"
     with pytest.raises(DivergenceError) as info:
         simulate(sde, cls(), x0, dt=1.0, n_steps=50, seed=0, backend=backend, progress=False,
-                 checkpoint=ckpt, save=SaveAt(every=10, observables={"x": lambda x: x[:, 0]}))
+                 checkpoint=ckpt, save=SaveAt(every=10, observables={"x": lambda x: x[:, 0]}),
+                 max_growth=math.inf)  # the float bound; the growth bound: the tests below
     err = info.value
     assert {4} <= set(err.particles.tolist()) <= {3, 4}  # x = −3 blows up first
     assert err.step == (2 if cls is Heun else 4)  # Heun's predictor overshoots sooner
@@ -257,7 +259,7 @@ def test_divergence_names_step_and_particles(cls, backend, tmp_path):
     ({"seed": 1.5}, TypeError, "seed must be an int"),
     ({"v0": np.zeros((4, 2))}, ValueError, "v0 is only used by underdamped dynamics"),
     ({"particle_offset": -1}, ValueError, "particle_offset must be >= 0"),
-    ({"checkpoint_every": 0}, ValueError, "checkpoint_every must be >= 1"),
+    ({"checkpoint_every": 0, "checkpoint": "never_written.npz"}, ValueError, "checkpoint_every must be >= 1"),
     ({"save": {"every": 10}}, TypeError, "save must be a SaveAt"),
     ({"sde": DoubleWell()}, TypeError, "sde must be a LangevinSDE"),
     ({"integrator": EulerMaruyama}, TypeError, "integrator must be an Integrator"),
@@ -392,3 +394,207 @@ def test_a_landscape_manifold_draws_clouds_of_its_own_dimension():
         Sphere(3.0).random(7)
     with pytest.raises(ValueError, match="dim must be"):
         Sphere(3.0, dim=0)
+
+
+# ----------------------------------------------------------------------------- blow-ups (issue 15)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_growth_by_orders_of_magnitude_is_a_divergence(backend):
+    """Gradient descent on U = |x|²/2 with dt = 2.5: x_n = (−1.5)^n x0.  It used to run to
+    |x| = 1.5^700 ≈ 2.7e120 and report completed=True; now |x| passes 1e8 (max_growth times
+    the initial scale 1) at step n = 45 (1.5^46 = 1.26e8 > 1e8 > 1.5^45 = 8.4e7)."""
+    sde = LangevinSDE(Quadratic(np.eye(2)), temperature=0.0)
+    with pytest.raises(DivergenceError, match="grew past max_growth = 1e"):
+        simulate(sde, EulerMaruyama(), np.ones((3, 2)), dt=2.5, n_steps=700, backend=backend,
+                 seed=1, progress=False)
+    with pytest.raises(DivergenceError) as info:
+        simulate(sde, EulerMaruyama(), np.ones((3, 2)), dt=2.5, n_steps=700, backend=backend,
+                 seed=1, progress=False, max_growth=1e3)  # 1.5^18 = 1478 > 1e3
+    assert info.value.step == 17
+    # the float bound sqrt(max float) ≈ 1.3e154 still applies without the growth test
+    with pytest.raises(DivergenceError, match="exceeded max_abs = 1.34e"):
+        simulate(sde, EulerMaruyama(), np.ones((3, 2)), dt=2.5, n_steps=1000, backend=backend,
+                 seed=1, progress=False, max_growth=math.inf)
+
+
+class ExplodingEnergy(Landscape):
+    """Drift −x (x_n = 1.1^n x0 under gradient steps of 0.1), energy exp(|x|²)."""
+
+    fused_kind = None
+    dim = 1
+
+    def energy(self, x):
+        with np.errstate(over="ignore"):
+            return np.exp(np.sum(x * x, axis=1))
+
+    def grad(self, x):
+        return -x
+
+    def __repr__(self):
+        return "ExplodingEnergy()"
+
+
+def test_energy_growth_at_a_record_is_a_divergence():
+    """The recorded energy passes max_growth² · max(1, U(x0)) = 1e16 · e at the record of step
+    20 (|x|² = 1.1^40 = 45.3, U = 4.5e19; at step 10 U = 6.8e2), long before |x| would."""
+    sde = LangevinSDE(ExplodingEnergy(), temperature=0.0)
+    with pytest.raises(DivergenceError, match="energy recorded at step 20 is 4.5") as info:
+        simulate(sde, EulerMaruyama(), np.ones((2, 1)), dt=0.1, n_steps=200, seed=1, progress=False,
+                 backend="numpy", save=SaveAt(every=10, observables={"U": "energy"}))
+    np.testing.assert_array_equal(info.value.trajectory.steps, [0, 10, 20])
+    assert info.value.trajectory.observables["U"].shape == (3, 2)
+
+
+@pytest.mark.parametrize(("cls", "backend"), [(EulerMaruyama, "numba"), (EulerMaruyama, "numpy"),
+                                              (Heun, "numba")])
+def test_a_step_larger_than_the_sphere_is_a_divergence(cls, backend):
+    """Brownian motion on the sphere |x|² = 8 with T dt = 100: the tangent increment
+    (|v|² ≈ 2 T dt (N − 1) = 1400 > R² = 8) is larger than the sphere, which the retraction
+    used to hide; the first step is flagged.  A reasonable step (T dt = 1e-3) is not."""
+    sde = LangevinSDE(FreeOnSphere(8), temperature=1.0)
+    x0 = sde.manifold.random(5, 8, seed=3)
+    with pytest.raises(DivergenceError, match="tangent increment exceeded the sphere's radius") as info:
+        simulate(sde, cls(), x0, dt=100.0, n_steps=20, seed=1, backend=backend, progress=False)
+    assert info.value.step == 0
+    traj = simulate(sde, cls(), x0, dt=1e-3, n_steps=20, seed=1, backend=backend, progress=False)
+    assert traj.completed
+
+
+@pytest.mark.parametrize("max_abs", [0.0, -1.0, np.nan])
+def test_max_abs_must_be_positive(max_abs):
+    """max_abs <= 0 used to be reported as a blow-up ("dt is probably too large")."""
+    with pytest.raises(ValueError, match="max_abs must be a number > 0"):
+        simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=3, seed=1,
+                 progress=False, max_abs=max_abs)
+    with pytest.raises(ValueError, match="max_growth must be a number > 1"):
+        simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=3, seed=1,
+                 progress=False, max_growth=1.0)
+
+
+# ----------------------------------------------------------------------------- ignored arguments
+@pytest.mark.parametrize(("change", "error", "match"), [
+    ({"t0": np.nan}, ValueError, "t0 must be a finite number, got nan"),
+    ({"t0": np.inf}, ValueError, "t0 must be a finite number, got inf"),
+    ({"checkpoint_every": 5}, ValueError, "checkpoint_every= is only used with checkpoint="),
+    ({"n_shards": 2}, ValueError, "n_shards= is only used with client="),
+    ({"client": "tcp://127.0.0.1:8786"}, TypeError, "client must be a dask.distributed.Client"),
+    ({"particle_offset": 2**63}, ValueError, r"particle_offset \+ n_particles must be <= 2\*\*32"),
+    ({"particle_offset": 2**32 - 2}, ValueError, r"got 4294967294 \+ 4"),
+    ({"particle_offset": 1.5}, TypeError, "particle_offset must be an int"),
+])
+def test_arguments_that_would_be_ignored_or_mangled_raise(change, error, match):
+    args = {"sde": _sde(EulerMaruyama()), "integrator": EulerMaruyama(), "x0": np.zeros((4, 2)),
+            "dt": 0.01, "n_steps": 10, "progress": False} | change
+    with pytest.raises(error, match=match):
+        simulate(**args)
+
+
+def test_mass_needs_underdamped_dynamics():
+    with pytest.raises(ValueError, match="mass= is only used by underdamped dynamics"):
+        LangevinSDE(DoubleWell(), temperature=1.0, mass=2.0)
+    assert LangevinSDE(DoubleWell(), temperature=1.0, friction=1.0, mass=2.0).mass == 2.0
+
+
+# ----------------------------------------------------------------------------- resume (issue 15)
+def test_resume_keeps_observables_in_line_with_the_times(tmp_path):
+    """Built-in observables are rebuilt on resume: ts and every observable have one row per
+    record (they used to differ by one with the default SaveAt), and equal the whole run's."""
+    integ = EulerMaruyama()
+    sde = _sde(integ)
+    save = SaveAt(every=10, observables={"E": "energy", "m": "mean"})
+    kw = dict(dt=0.02, seed=3, progress=False)
+    whole = simulate(sde, integ, _x0(), n_steps=60, save=save, **kw)
+    part = simulate(sde, integ, _x0(), n_steps=30, save=save, **kw)
+    ckpt = part.save(tmp_path / "part.npz")
+    for prior in (part, ckpt):
+        rest = simulate(sde, integ, resume=prior, n_steps=60, dt=0.02, progress=False)
+        assert rest.ts.size == rest.observables["E"].shape[0] == rest.observables["m"].shape[0] == 7
+        np.testing.assert_array_equal(rest.observables["E"], whole.observables["E"])
+        np.testing.assert_array_equal(rest.final, whole.final)
+
+
+def test_resume_refuses_arguments_it_would_ignore_or_misalign():
+    integ = EulerMaruyama()
+    sde = _sde(integ)
+    part = simulate(sde, integ, _x0(), dt=0.02, n_steps=20, seed=1, progress=False,
+                    save=SaveAt(every=10, observables={"x": lambda x: x[:, 0]}))
+    kw = dict(dt=0.02, n_steps=40, progress=False, resume=part)
+    save = SaveAt(every=10, observables={"x": lambda x: x[:, 0]})
+    with pytest.raises(ValueError, match="its own seed .*do not pass seed="):
+        simulate(sde, integ, seed=2, save=save, **kw)
+    with pytest.raises(ValueError, match="do not pass x0="):
+        simulate(sde, integ, _x0(), save=save, **kw)
+    with pytest.raises(ValueError, match="do not pass t0=, particle_offset="):
+        simulate(sde, integ, t0=1.0, particle_offset=3, save=save, **kw)
+    with pytest.raises(ValueError, match=r"observables \['x'\] computed by functions"):
+        simulate(sde, integ, **kw)
+    with pytest.raises(ValueError, match=r"must record the same names \(got \['y'\]\)"):
+        simulate(sde, integ, save=SaveAt(every=10, observables={"y": lambda x: x[:, 1]}), **kw)
+    with pytest.raises(ValueError, match="recorded every 10 steps"):
+        simulate(sde, integ, save=SaveAt(every=5, observables={"x": lambda x: x[:, 0]}), **kw)
+    # the run's own seed may be repeated
+    rest = simulate(sde, integ, seed=1, save=save, **kw)
+    assert rest.ts.size == rest.observables["x"].shape[0] == 5
+
+
+# ----------------------------------------------------------------------------- checkpoint paths
+def test_checkpoint_in_a_missing_folder_fails_before_any_step(tmp_path):
+    calls = []
+    save = SaveAt(every=5, observables={"x": lambda x: calls.append(1) or x[:, 0]})
+    with pytest.raises(ValueError, match="checkpoint: the folder .*missing.* does not exist"):
+        simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=10, seed=1,
+                 progress=False, save=save, checkpoint=tmp_path / "missing" / "c.npz")
+    assert not calls  # nothing was computed
+    with pytest.raises(ValueError, match="checkpoint must be a file path"):
+        simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=10, seed=1,
+                 progress=False, checkpoint=tmp_path)
+
+
+def test_a_checkpoint_write_that_fails_later_warns_and_returns_the_run(tmp_path):
+    """The folder disappears during the run (at the second record): the later writes fail,
+    each with a warning naming the file, and the computed trajectory still comes back."""
+    folder = tmp_path / "gone"
+    folder.mkdir()
+
+    def remove_folder(x):
+        if folder.exists() and x is not None and len(calls) == 1:
+            shutil.rmtree(folder)
+        calls.append(1)
+        return x[:, 0].copy()
+
+    calls = []
+    with pytest.warns(RuntimeWarning, match="could not write the checkpoint .*gone"):
+        traj = simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=20, seed=1,
+                        progress=False, save=SaveAt(every=5, observables={"x": remove_folder}),
+                        checkpoint=folder / "c.npz")
+    assert traj.completed and traj.observables["x"].shape == (5, 16)
+
+
+# ----------------------------------------------------------------------------- first compilation
+def test_the_progress_bar_says_when_kernels_are_compiled(capsys):
+    """A backend whose kernels are not compiled yet makes the bar say so once (Numba's first
+    run sits at 0 % for several seconds); a compiled one does not."""
+    from sgdsde.backends.numpy_backend import NumpyBackend
+
+    class Uncompiled(NumpyBackend):
+        def needs_compiling(self, integrator, sde):
+            return True
+
+    simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=3, seed=1,
+             backend=Uncompiled(), progress=True)
+    assert "compiling kernels (first run only" in capsys.readouterr().err
+    simulate(_sde(EulerMaruyama()), EulerMaruyama(), _x0(), dt=0.01, n_steps=3, seed=1,
+             backend="numpy", progress=True)
+    assert "compiling" not in capsys.readouterr().err
+
+
+def test_numba_backend_knows_which_kernels_a_problem_compiles():
+    from sgdsde.backends.numba_backend import NumbaBackend
+    from sgdsde.integrators import _numba_fused as fused
+
+    be = NumbaBackend()
+    fused_sde = LangevinSDE(DoubleWell(), temperature=0.1)
+    assert be.kernels(Heun(), fused_sde) == [fused.run_heun]
+    assert be.kernels(EulerMaruyama(), LangevinSDE(FreeOnSphere(4), temperature=0.1)) == [
+        fused.euler_maruyama_update]
+    simulate(fused_sde, Heun(), np.zeros((2, 1)), dt=0.01, n_steps=2, seed=1, progress=False)
+    assert not be.needs_compiling(Heun(), fused_sde)

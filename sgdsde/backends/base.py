@@ -28,17 +28,23 @@ class Backend:
                 diverged: np.ndarray) -> int | None:
         """Advance ``state`` in place by ``n_steps`` steps starting at absolute step ``step0``.
 
-        Particles that leave ``|x_k| <= max_abs`` (or become NaN) get their step recorded in
-        ``diverged`` (−1 otherwise); the driver stops at the end of such a chunk.
+        Particles that leave ``|x_k| <= max_abs`` (or become NaN), or take a step the
+        manifold flags (:meth:`~sgdsde.manifolds.Manifold.step_too_large`), get their step
+        recorded in ``diverged`` (−1 otherwise); the driver stops at the end of such a chunk.
 
         Returns None when the state reached ``step0 + n_steps``, or the absolute step it
         reached when the whole cloud stopped early at a divergence (batched paths do; fused
         kernels freeze only the diverged particles and take the others to the end).
         """
         noise = self.noise_source(seed, particles, state.x.dtype)
+        manifold = sde.manifold
         for n in range(step0, step0 + n_steps):
+            before = state.x
             integrator.step(sde, state, n, dt, noise)
             bad = ~np.all(np.abs(state.x) <= max_abs, axis=1)
+            too_large = manifold.step_too_large(before, state.x)
+            if too_large is not None:
+                bad |= too_large
             if state.v is not None:
                 bad |= ~np.all(np.abs(state.v) <= max_abs, axis=1)
             if bad.any():

@@ -241,6 +241,7 @@ class CupyBackend(Backend):
         device_sde = _device_sde(sde)
         noise = self.noise_source(seed, particles, state.x.dtype)
         for n in range(step0, step0 + n_steps):
+            before = state.x
             try:
                 integrator.step(device_sde, state, n, dt, noise)
             except TypeError as err:
@@ -251,6 +252,9 @@ class CupyBackend(Backend):
             bad = ~cupy.all(cupy.abs(state.x) <= max_abs, axis=1)
             if state.v is not None:
                 bad |= ~cupy.all(cupy.abs(state.v) <= max_abs, axis=1)
+            too_large = sde.manifold.step_too_large(before, state.x)
+            if too_large is not None:
+                bad |= too_large
             if bool(bad.any()):
                 bad = bad.get()
                 diverged[bad & (diverged < 0)] = n
@@ -342,5 +346,5 @@ def _device_sde(sde: LangevinSDE) -> LangevinSDE:
     if not _is_fusable_landscape(sde.landscape):
         return sde
     return LangevinSDE(DeviceToy(sde.landscape), noise=sde.noise, friction=sde.friction,
-                       mass=sde.mass)
+                       mass=sde.mass if sde.is_underdamped else None)
 

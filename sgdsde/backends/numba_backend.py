@@ -60,6 +60,20 @@ class NumbaBackend(Backend):
         return (integrator.name == "EulerMaruyama" and sde.temperature is not None
                 and isinstance(sde.manifold, (Euclidean, Sphere)))
 
+    def kernels(self, integrator, sde) -> list:
+        """The Numba dispatchers ``advance`` calls for this problem (the landscape's aside)."""
+        if self.can_fuse(integrator, sde):
+            extra = {"MALA": fused.run_mala, "BAOAB": fused.run_baoab}
+            return [_FUSED.get(integrator.name) or extra[integrator.name]]
+        if self.can_fuse_update(integrator, sde):
+            return [fused.euler_maruyama_update]
+        return [normals_into]
+
+    def needs_compiling(self, integrator, sde) -> bool:
+        """True if a kernel of this problem is not compiled in this process yet (the first
+        call then compiles it, or loads it from Numba's disk cache)."""
+        return any(not kernel.signatures for kernel in self.kernels(integrator, sde))
+
     def advance(self, integrator, sde, state, step0, n_steps, dt, seed, particles, max_abs,
                 diverged):
         if not self.can_fuse(integrator, sde):

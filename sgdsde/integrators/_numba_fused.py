@@ -327,7 +327,8 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
     block of ``step`` (the caller tracks which block it holds).  No other array of normals
     is stored.  ``radius > 0`` keeps the particles on the sphere ``|x| = radius``: the
     increment is projected on the tangent space and the point retracted, exactly as
-    :func:`sgdsde.integrators.base.tangent_step` does.
+    :func:`sgdsde.integrators.base.tangent_step` does; a particle whose tangent increment
+    exceeds the radius is marked diverged (:meth:`sgdsde.manifolds.Sphere.step_too_large`).
     """
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
@@ -359,6 +360,9 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
                 scale = radius / math.sqrt(nrm)
                 for k in range(d):
                     x[i, k] = x[i, k] * scale
+                if nrm > 2.0 * xx:  # |x + v|² = |x|² + |v|²: the tangent step exceeded the radius
+                    diverged[i] = step
+                    continue
             else:
                 for k in range(d):
                     x[i, k] = x[i, k] + (-dt * g[i, k] + sigma * noise[gi, k, s, j])

@@ -39,10 +39,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_error, initial_scale
 from ..landscapes.base import check_cloud
 from ..landscapes.networks import EmpiricalRisk
 from ..random import STREAM_USER, resolve_seed, uniforms
-from ..results import DivergenceError, Trajectory
+from ..results import Trajectory
 
 __all__ = ["run_sgd", "BatchSampler", "StepDecay", "InverseTimeDecay", "STREAM_MINIBATCH", "SAMPLINGS"]
 
@@ -161,7 +162,7 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
             seed: int | None = None, record_every: int = 100, record_at=None,
             observables: Mapping[str, Callable] | None = None, record_params: bool = False,
             particle_offset: int = 0, stream: int = STREAM_MINIBATCH,
-            max_abs: float | None = None) -> Trajectory:
+            max_abs: float | None = None, max_growth: float = MAX_GROWTH) -> Trajectory:
     """Run an ensemble of independent minibatch SGD runs (update rules: module docstring).
 
     Parameters
@@ -199,7 +200,14 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     stream : int
         Generator stream of the batches, >= ``STREAM_USER``.
     max_abs : float, optional
-        Blow-up threshold on |θ| (default sqrt of the dtype's largest value).
+        Absolute blow-up bound > 0 on |θ_k| (default sqrt of the dtype's largest value).
+    max_growth : float
+        Relative blow-up factor > 1 (``math.inf`` switches it off).  A run diverges at the
+        first step after which a component of θ is NaN or exceeds
+        ``min(max_abs, max_growth · s)`` with ``s = max(1, max |θ0|)`` over the ensemble,
+        or at a record where its full-batch loss is NaN or exceeds
+        ``max_growth² · max(1, max |f(θ0)|)`` in absolute value — the rule of
+        :func:`sgdsde.simulate`.
 
     Returns
     -------
@@ -211,7 +219,7 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     Raises
     ------
     DivergenceError
-        If a run blows up (NaN or |θ| > max_abs); the partial trace is attached.
+        If a run blows up (``max_growth`` above); the partial trace is attached.
     """
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk landscape (a network), got {type(loss).__name__}")
@@ -250,7 +258,10 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
               if svag > 1 else None)
     root = math.sqrt(2 * svag - 1)
     w_plus, w_minus = (1 + root) / 2 / batch_size, (1 - root) / 2 / batch_size
-    max_abs = math.sqrt(np.finfo(theta.dtype).max) if max_abs is None else float(max_abs)
+    max_abs = check_max_abs(max_abs, theta.dtype)
+    max_growth = check_max_growth(max_growth)
+    scale = initial_scale(theta, None)
+    bound = min(max_abs, max_growth * scale)
     velocity = np.zeros_like(theta) if momentum > 0 else None
 
     steps, times, history = [], [], {}
@@ -272,7 +283,8 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         "sampling": sampling, "momentum": momentum, "svag": int(svag), "seed": int(seed),
         "stream": int(stream), "schedule": repr(schedule), "particle_offset": int(particle_offset),
         "n_particles": m, "dim": loss.dim, "dtype": str(theta.dtype), "target_step": int(n_steps),
-        "save_every": int(record_every),
+        "save_every": int(record_every), "max_abs": max_abs, "max_growth": max_growth,
+        "growth_scale": scale,
     }
 
     def trajectory(k, wall):
@@ -284,7 +296,23 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         return Trajectory(ts=np.asarray(times), steps=np.asarray(steps), observables=obs, final=theta,
                           final_velocity=velocity, step=k, stats=stats, settings=settings)
 
+    def check_loss(k, step_size):
+        """Raise if the loss just recorded (after step k) blew up."""
+        f = history["loss"][-1]
+        bad = ~(np.abs(f) <= loss_bound)
+        if bad.any():
+            peak = float(np.max(np.abs(np.where(np.isfinite(f), f, np.inf))))
+            what = ("NaN or inf" if not math.isfinite(peak) else
+                    f"{peak:.3g}, past max_growth² = {max_growth**2:.3g} times the initial scale "
+                    f"{loss_scale:.3g}")
+            partial = trajectory(k + 1, time.perf_counter() - start)
+            raise divergence_error(k, particles[bad], partial, step_size,
+                                   f"the full-batch loss recorded at step {k + 1} is {what}")
+
     record(0)
+    loss_scale = max(1.0, float(np.max(np.abs(history["loss"][0]))))
+    loss_bound = max_growth**2 * loss_scale
+    settings["loss_scale"] = loss_scale
     start = time.perf_counter()
     for k in range(int(n_steps)):
         rate = lr if schedule is None else lr * float(schedule(k))
@@ -305,13 +333,22 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
             velocity -= step * g
             theta += velocity
         sde_time += step
-        bad = ~np.all(np.abs(theta) <= max_abs, axis=1)
+        bad = ~np.all(np.abs(theta) <= bound, axis=1)
         if bad.any():
             with np.errstate(over="ignore", invalid="ignore"):  # the record holds the blown-up runs
                 record(k + 1)
-            raise DivergenceError(k, particles[bad], trajectory(k + 1, time.perf_counter() - start), step)
+            values = theta[bad]
+            peak = float(np.max(np.abs(values))) if np.all(np.isfinite(values)) else math.inf
+            reason = ("a parameter became NaN or inf" if not math.isfinite(peak) else
+                      f"|θ_k| = {peak:.3g} exceeded max_abs = {max_abs:.3g}" if peak > max_abs else
+                      f"|θ_k| = {peak:.3g} grew past max_growth = {max_growth:.3g} times the initial "
+                      f"scale {scale:.3g}")
+            raise divergence_error(k, particles[bad], trajectory(k + 1, time.perf_counter() - start), step,
+                              reason)
         due = (k + 1) in record_at if record_at is not None else (
             (k + 1) % record_every == 0 or k + 1 == n_steps)
         if due:
-            record(k + 1)
+            with np.errstate(over="ignore", invalid="ignore"):
+                record(k + 1)
+            check_loss(k, step)
     return trajectory(int(n_steps), time.perf_counter() - start)
