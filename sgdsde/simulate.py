@@ -74,14 +74,10 @@ def _notify_compiling(be, integrator, sde, bar, progress) -> bool:
     pending = getattr(be, "needs_compiling", None)
     if not progress or pending is None or not pending(integrator, sde):
         return False
-    message = (f"compiling kernels (first run only, ~{COMPILE_SECONDS} s; cached on disk "
-               "afterwards)")
+    message = "compiling kernels (first run only, typically 10-80 s; cached on disk afterwards)"
     bar.set_description_str(f"{integrator.name} ({be.name}): {message}")
     bar.refresh()
     return True
-
-
-COMPILE_SECONDS = 15  # measured first-run compilation of the Numba kernels of one problem
 
 
 def _n_steps(t0, t1, dt, n_steps):

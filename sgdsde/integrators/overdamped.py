@@ -44,6 +44,11 @@ class Heun(Integrator):
 
     ``x̃ = x − h ∇U(x) + sqrt(h) B ξ``;  ``x' = x − (h/2)(∇U(x) + ∇U(x̃)) + sqrt(h) B ξ``.
 
+    On a manifold the drift at the predictor is its Riemannian gradient (projected on the
+    tangent space at x̃, not at x): the normal part of ∇U(x̃) seen from x is O(h), and
+    projecting it at x instead would leave an O(h²) error per step, first order overall
+    (observed order 0.95 on p-spin at T = 0 before; 2 with the projection at x̃).
+
     For additive noise: strong order 1, weak order 2 (it matches the simplified order-2 weak
     Taylor scheme term by term; Kloeden & Platen 1992, §15.1).  For multiplicative noise the
     noise is taken at the start of the step, which keeps the Itô limit (the classical
@@ -63,7 +68,7 @@ class Heun(Integrator):
         kick = (math.sqrt(dt) * sde.diffusion(x, xi)).astype(x.dtype, copy=False)
         g0 = sde.grad(x)
         predictor = tangent_step(sde, x, -dt * g0 + kick)
-        g1 = sde.grad(predictor)
+        g1 = sde.manifold.project(predictor, sde.grad(predictor))  # the Riemannian gradient there
         state.x = tangent_step(sde, x, (-0.5 * dt * (g0 + g1) + kick).astype(x.dtype, copy=False))
         state.n_grad_evals += 2
 

@@ -29,7 +29,9 @@ Converged points closer than ``dedup_tol`` are one critical point (single-linkag
 from ``scipy.spatial.cKDTree`` pairs and ``scipy.sparse.csgraph.connected_components``).  For a
 landscape with ``H(−x) = ±H(x)`` (``parity = ±1``: pure p-spin has parity ``(−1)^p``) the
 mirror ``−x`` of every critical point is one too, with the same index for even parity and
-index ``d_t − 1 − k`` for odd parity (energy ``−u``); mirrors are added, and checked.
+index ``d_t − k`` for odd parity (energy ``−u``; ``d_t`` is the dimension of the tangent
+space, N − 1 on the sphere in R^N: the Hessian changes sign, so the k negative eigenvalues
+become the d_t − k others); mirrors are added, and checked.
 
 Classification and counts
 -------------------------
