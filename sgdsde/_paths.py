@@ -26,8 +26,7 @@ def check_writable_file(path: str | Path, name: str) -> Path:
     """
     path = Path(path)
     if path.is_dir():
-        raise IsADirectoryError(f"{name}={str(path)!r} is a directory; give a file name, e.g. "
-                                f"{str(path / 'out.npz')!r}")
+        raise IsADirectoryError(f"{name}={str(path)!r} is a directory; give the name of a file in it")
     parent = path.parent
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
