@@ -26,6 +26,7 @@ from .manifolds import Euclidean as Euclidean  # noqa: E402
 from .manifolds import Sphere as Sphere  # noqa: E402
 from .results import DivergenceError as DivergenceError  # noqa: E402
 from .results import Trajectory as Trajectory  # noqa: E402
+from .results import TrajectoryFileError as TrajectoryFileError  # noqa: E402
 from .save import SaveAt as SaveAt  # noqa: E402
 from .sde import IsotropicNoise as IsotropicNoise  # noqa: E402
 from .sde import LangevinSDE as LangevinSDE  # noqa: E402

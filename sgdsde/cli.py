@@ -1,11 +1,18 @@
-"""The ``sgdsde`` command."""
+"""The ``sgdsde`` command.
+
+Bad arguments (an unknown study or row, a negative seed, an output path that cannot be
+written) are usage errors: a message naming the option and exit status 2, checked before any
+work starts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+MAX_SEED = 2**63 - 1  # studies derive further seeds as seed + small offsets; all stay in uint64
 
 
 def _demo(args) -> int:
@@ -34,30 +41,83 @@ def _validate(args) -> int:
 
     checks = run_validation(args.level, args.rows, progress=progress)
     print(format_table(checks))
-    if args.markdown:
+    if args.markdown:  # its path was checked by the parser, before any row ran
         path = Path(args.markdown)
-        path.write_text(format_markdown(checks, args.level), encoding="utf-8")
+        try:
+            path.write_text(format_markdown(checks, args.level), encoding="utf-8")
+        except OSError as err:  # the path went bad while the rows ran: the table above stands
+            print(f"sgdsde validate: could not write the Markdown table to {path}: {err}", file=sys.stderr)
+            return 1
         print(f"Markdown table written to {path}")
     return 0 if all(c.passed for c in checks) else 1
 
 
 def _scale(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {value}")
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {value}")
+    return value
+
+
+def _out_folder(text: str) -> str:
+    from ._paths import check_output_folder
+
+    try:
+        check_output_folder(text, "--out")
+    except OSError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--out=")) from None
+    return text
+
+
+def _markdown_file(text: str) -> str:
+    from ._paths import check_writable_file
+
+    try:
+        check_writable_file(text, "--markdown")
+    except OSError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--markdown=")) from None
+    return text
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("sgdsde")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        from . import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .demo import STUDIES
+    from .validate import ROWS
+
     parser = argparse.ArgumentParser(prog="sgdsde", description="SGD as an SDE: particle-cloud studies.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the default study and write a report with figures")
-    demo.add_argument("--out", default="sgdsde-report", help="output folder (default: sgdsde-report)")
+    demo.add_argument("--out", type=_out_folder, default="sgdsde-report",
+                      help="output folder, created if missing (default: sgdsde-report)")
     demo.add_argument("--scale", type=_scale, default=1.0,
                       help="size factor in (0, 1]: 1 is the full demo (about 2 min on 2 cores)")
-    demo.add_argument("--studies", nargs="+", default=None, metavar="NAME",
-                      help="run only these studies (fokker_planck, pspin, sgd, entropy)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--studies", nargs="+", default=None, metavar="NAME", choices=list(STUDIES),
+                      help=f"run only these studies ({', '.join(STUDIES)})")
+    demo.add_argument("--seed", type=_seed, default=0, help="random seed in [0, 2**63) (default 0)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
     validate = sub.add_parser("validate", help="reproduce published results; exit status 1 if a row fails")
@@ -67,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     level.add_argument("--full", dest="level", action="store_const", const="full",
                        help="sizes that resolve every row (a few minutes on 2 cores)")
     validate.set_defaults(level="quick")
-    validate.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE")
-    validate.add_argument("--rows", nargs="+", metavar="NAME", default=None,
+    validate.add_argument("--markdown", metavar="FILE", type=_markdown_file,
+                          help="also write the table as Markdown to FILE (checked before any row runs)")
+    validate.add_argument("--rows", nargs="+", metavar="NAME", default=None, choices=list(ROWS),
                           help="run only these rows (see --list)")
     validate.add_argument("--list", action="store_true", help="list the row names and exit")
     validate.add_argument("--quiet", action="store_true", help="no progress lines")

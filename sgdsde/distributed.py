@@ -1,14 +1,17 @@
 """Beyond one machine: parameter sweeps and sharded clouds on Dask's distributed scheduler.
 
 Needs the optional extra ``sgdsde[distributed]`` (dask and distributed).  Without a client a
-:class:`distributed.LocalCluster` with one single-threaded worker process per core is
-started and closed again; any :class:`distributed.Client` works too, e.g. one connected to
-a SLURM cluster by dask-jobqueue.
+:class:`distributed.LocalCluster` of *threads* in this process (one per core) is started and
+closed again: it works in a script without an ``if __name__ == "__main__":`` guard and in a
+notebook.  Any :class:`distributed.Client` works too, e.g. a process cluster (start it under
+the ``__main__`` guard) or one connected to a SLURM cluster by dask-jobqueue.
 
 Two uses:
 
 * :func:`sweep` runs a study over a grid of parameters, one task per point, with per-point
-  seeds derived from one root seed.  Failures are recorded with their error instead of
+  seeds derived from one root seed.  Tasks and stored points are keyed by the study's
+  identity (its qualified name and a hash of its code, or an explicit ``name=``) as well as
+  by the point, so two studies never share results.  Failures are recorded with their error instead of
   sinking the sweep.  With ``store=`` (a folder every worker can reach) the worker writes each
   finished point to disk before returning it: a worker that dies loses no finished point,
   and an interrupted sweep resumes without recomputing any.  Without a store, results are
@@ -26,11 +29,14 @@ rows for ``pandas.DataFrame`` if the user wants one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 import math
+import os
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +79,82 @@ def grid_points(grid: Mapping[str, Sequence] | Sequence[Mapping]) -> list[dict]:
     return points
 
 
-def _point_key(params: dict, seed: int) -> str:
-    text = json.dumps({"params": params, "seed": seed}, sort_keys=True, default=repr)
+def _stable(value, depth: int = 0):
+    """A JSON-able stand-in for ``value`` that is the same in every process and session.
+
+    Numbers, strings, containers of them and arrays (by content) stand for themselves; any
+    other object stands for its type only (its repr may hold a memory address).
+    """
+    if depth > 8:
+        return "..."
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return [str(value.dtype), list(value.shape), digest]
+    if isinstance(value, (list, tuple)):
+        return [_stable(v, depth + 1) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _stable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, types.CodeType):
+        return _code_fingerprint(value, depth + 1)
+    if isinstance(value, types.FunctionType):  # e.g. a helper the study closes over
+        return [value.__qualname__, _code_fingerprint(value.__code__, depth + 1)]
+    return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+
+def _code_fingerprint(code: types.CodeType, depth: int = 0) -> list:
+    """Bytecode, constants (nested code objects recursively) and the names the code uses."""
+    return [code.co_code.hex(), [_stable(c, depth + 1) for c in code.co_consts], list(code.co_names)]
+
+
+def _study_identity(study: Callable, name: str | None) -> tuple[str, str]:
+    """``(label, fingerprint)`` of a study: what tells two studies apart.
+
+    ``label`` is ``name`` if given, else ``module.qualname``; ``fingerprint`` hashes the label
+    with, for a function, its bytecode, constants, defaults and closure values (numbers,
+    strings, arrays), so that two functions with the same name but different code, or two
+    closures of one factory with different parameters, differ.  Callables whose code cannot
+    be read (a callable object, a builtin) need ``name=``.
+    """
+    if name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        return name, hashlib.sha1(f"name:{name}".encode()).hexdigest()[:16]
+    parts = []
+    fn = study
+    while isinstance(fn, functools.partial):  # a partial: the function plus its frozen arguments
+        parts.append(["partial", _stable(fn.args), _stable(fn.keywords)])
+        fn = fn.func
+    if isinstance(fn, types.MethodType):
+        parts.append(["bound to", _stable(fn.__self__)])
+        fn = fn.__func__
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        raise TypeError(
+            f"cannot tell which study {study!r} is (no readable code): pass sweep(..., name='...'), a "
+            "name that identifies the study; tasks and stored points are keyed by it")
+    label = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', '?'))}"
+    closure = [_cell_value(c) for c in (fn.__closure__ or ())]
+    parts.append([label, _code_fingerprint(code), _stable(fn.__defaults__), _stable(fn.__kwdefaults__),
+                  _stable(closure)])
+    text = json.dumps(parts, sort_keys=True, default=repr)
+    return label, hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
+def _point_key(study_id: str, params: dict, seed: int) -> str:
+    text = json.dumps({"study": study_id, "params": params, "seed": seed}, sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -180,13 +260,49 @@ def _columns(outcomes: list[dict | None]) -> dict[str, np.ndarray]:
     return cols
 
 
+_MANIFEST = "sgdsde-sweep.manifest"  # JSON; not *.json, the points are
+
+
 class _Store:
-    """One JSON file per finished point, written atomically; the key hashes params and seed."""
+    """One JSON file per finished point, written atomically; the key hashes study, params and seed.
+
+    The folder holds a manifest naming the study that wrote it; :meth:`claim` refuses a
+    folder written by another study.
+    """
 
     def __init__(self, path):
         self.path = None if path is None else Path(path)
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
+
+    def claim(self, label: str, fingerprint: str) -> None:
+        """Check that the folder belongs to this study (or is new) and record that it does."""
+        if self.path is None:
+            return
+        manifest = self.path / _MANIFEST
+        mine = {"study": label, "fingerprint": fingerprint}
+        if manifest.exists():
+            try:
+                owner = json.loads(manifest.read_text())
+                owner = {"study": str(owner["study"]), "fingerprint": str(owner["fingerprint"])}
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(f"store {self.path}: unreadable manifest {manifest.name} ({err}); "
+                                 "it is not an sgdsde sweep store, or it is damaged") from err
+            if owner != mine:
+                same = "an earlier version of the same study (its code changed)" \
+                    if owner["study"] == label else f"study {owner['study']!r}"
+                raise ValueError(
+                    f"store {self.path} was written by {same} (fingerprint {owner['fingerprint']}); "
+                    f"this sweep runs {label!r} (fingerprint {fingerprint}). Use another store folder, "
+                    "or pass the same name= to both sweeps if they really are one study")
+            return
+        if any(self.path.glob("*.json")):
+            raise ValueError(f"store {self.path} holds points but no manifest {_MANIFEST}: it was not "
+                             "written by this version of sgdsde.distributed.sweep, and which study wrote "
+                             "it cannot be told; use another store folder")
+        tmp = manifest.with_name(f"{manifest.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(mine))
+        tmp.replace(manifest)
 
     def load(self, key):
         if self.path is None:
@@ -215,16 +331,22 @@ def _jsonable(o):
 
 
 def _local_client():
-    distributed = _dask()
-    import os
+    """A LocalCluster of threads in this process: one worker, one thread per core.
 
-    cluster = distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+    Threads, not processes: a process cluster spawns workers that re-import the user's
+    ``__main__``, so a script without an ``if __name__ == "__main__":`` guard would start
+    clusters recursively and die.  Studies spend their time in NumPy and Numba kernels, which
+    release the GIL.
+    """
+    distributed = _dask()
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=os.cpu_count() or 1,
+                                       processes=False, dashboard_address=None)
     return distributed.Client(cluster), cluster
 
 
 def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
-          store: str | Path | None = None, progress: bool = True, retries: int = 2) -> SweepResult:
+          store: str | Path | None = None, progress: bool = True, retries: int = 2,
+          name: str | None = None) -> SweepResult:
     """Run ``study`` at every point of ``grid`` as Dask tasks.
 
     Parameters
@@ -235,8 +357,14 @@ def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
     grid : mapping of str to sequence, or sequence of dict
         A Cartesian grid ``{"temperature": [...], "n": [...]}`` or explicit points.
     client : distributed.Client, optional
-        Where to run; default a LocalCluster (one single-threaded worker per core), closed
-        at the end.
+        Where to run.  Default: a LocalCluster of threads in this process (one per core),
+        closed at the end; it needs no ``if __name__ == "__main__":`` guard.  For studies
+        that hold the GIL (pure-Python loops) or that must not share a process, pass a
+        process cluster, created under the ``__main__`` guard::
+
+            if __name__ == "__main__":
+                with Client(LocalCluster(processes=True, threads_per_worker=1)) as client:
+                    result = sweep(study, grid, client=client)
     seed : int
         Root seed; point i gets :func:`point_seed(seed, i) <point_seed>`.
     store : path, optional
@@ -247,12 +375,24 @@ def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
         Show a progress bar.
     retries : int
         How many times Dask resubmits a task whose worker died.
+    name : str, optional
+        The study's identity.  Default: its qualified name plus a hash of its code, defaults
+        and closure values, so that two studies run on one client, or on one store, never
+        share results (editing the study's code makes it a new study).  Required for a
+        callable whose code cannot be read (a callable object); give it also to keep using
+        a store after an edit that does not change the results.
 
     Returns
     -------
     SweepResult
         On Ctrl-C the points finished so far (``interrupted=True``); with ``store`` they are
         on disk too.
+
+    Raises
+    ------
+    ValueError
+        If ``store`` holds points of another study (its manifest ``sgdsde-sweep.manifest``
+        names the study that wrote it).
     """
     from tqdm.auto import tqdm
 
@@ -261,9 +401,11 @@ def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
     points = grid_points(grid)
     if not points:
         raise ValueError("grid has no points")
+    label, fingerprint = _study_identity(study, name)
     seeds = [point_seed(seed, i) for i in range(len(points))]
-    keys = [_point_key(p, s) for p, s in zip(points, seeds)]
+    keys = [_point_key(fingerprint, p, s) for p, s in zip(points, seeds)]
     store_ = _Store(store)
+    store_.claim(label, fingerprint)
     outcomes: list[dict | None] = [store_.load(k) for k in keys]
     todo = [i for i, o in enumerate(outcomes) if o is None]
     interrupted = False

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Trajectory", "DivergenceError"]
+from ._paths import check_writable_file
+
+__all__ = ["Trajectory", "DivergenceError", "TrajectoryFileError"]
+
+
+class TrajectoryFileError(ValueError):
+    """A file given to :meth:`Trajectory.load` (or ``simulate(resume=...)``) cannot be read.
+
+    Either it is not an sgdsde trajectory (empty, another format, an ``.npz`` without the
+    trajectory's arrays) or it is truncated or corrupted.  The message names the file.
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = Path(path)
+        super().__init__(f"{reason}: {self.path}")
+
+
+_NOT_OURS = "not an sgdsde trajectory"
+_DAMAGED = "file truncated or corrupted"
+_REQUIRED = ("ts", "steps", "final", "meta")
 
 
 def _frozen(a):
@@ -71,8 +94,21 @@ class Trajectory:
                 and self.step >= self.settings.get("target_step", self.step))
 
     def save(self, path: str | Path) -> Path:
-        """Write to a ``.npz`` file (arrays compressed, stats and settings as JSON)."""
+        """Write to a ``.npz`` file (arrays compressed, stats and settings as JSON).
+
+        The file is written under a temporary name in the same folder and then renamed onto
+        ``path`` (atomic: an interrupted save never corrupts an existing file); if anything
+        fails the temporary file is removed.
+
+        Raises
+        ------
+        IsADirectoryError
+            If ``path`` is a directory.
+        FileNotFoundError
+            If the folder of ``path`` does not exist.
+        """
         path = Path(path)
+        check_writable_file(path, "path")
         arrays = {"ts": self.ts, "steps": self.steps, "final": self.final}
         if self.final_velocity is not None:
             arrays["final_velocity"] = self.final_velocity
@@ -80,20 +116,62 @@ class Trajectory:
             arrays[f"obs__{k}"] = v
         meta = {"step": self.step, "stats": self.stats, "settings": self.settings}
         arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(path)  # atomic: an interrupted save never corrupts a checkpoint
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(tmp, "xb") as f:
+                np.savez_compressed(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> Trajectory:
-        """Read a file written by :meth:`save`."""
-        with np.load(Path(path), allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            obs = {k[5:]: f[k] for k in f.files if k.startswith("obs__")}
-            return cls(ts=f["ts"], steps=f["steps"], observables=obs, final=f["final"],
-                       final_velocity=f["final_velocity"] if "final_velocity" in f.files else None,
-                       step=meta["step"], stats=meta["stats"], settings=meta["settings"])
+        """Read a file written by :meth:`save`.
+
+        Raises
+        ------
+        TrajectoryFileError
+            ``"not an sgdsde trajectory: <path>"`` for an empty file, a file of another
+            format or an ``.npz`` without a trajectory's arrays; ``"file truncated or
+            corrupted: <path>"`` for a damaged one.  The file is closed either way.
+        FileNotFoundError, IsADirectoryError
+            If ``path`` is not a file.
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot load a trajectory from {path}: it is a directory")
+        with open(path, "rb") as handle:  # raises FileNotFoundError naming the path
+            head = handle.read(4)
+            if not head.startswith(b"PK"):  # every .npz is a zip archive
+                raise TrajectoryFileError(path, _NOT_OURS + (" (the file is empty)" if not head else ""))
+            handle.seek(0)
+            try:
+                with np.load(handle, allow_pickle=False) as f:
+                    missing = [k for k in _REQUIRED if k not in f.files]
+                    if missing:
+                        reason = f"{_NOT_OURS} (no {', '.join(missing)} in the archive)"
+                        raise TrajectoryFileError(path, reason)
+                    arrays = {k: f[k] for k in f.files}
+            except TrajectoryFileError:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+                raise TrajectoryFileError(path, f"{_DAMAGED} ({type(err).__name__}: {err})") from err
+        try:
+            meta = json.loads(str(arrays["meta"]))
+            step, stats, settings = meta["step"], meta["stats"], meta["settings"]
+            if not (isinstance(step, int) and isinstance(stats, dict) and isinstance(settings, dict)):
+                raise TypeError("step, stats and settings must be an integer and two objects")
+        except (ValueError, KeyError, TypeError) as err:
+            raise TrajectoryFileError(path, f"{_NOT_OURS} (its metadata does not parse: {err})") from err
+        ts, steps, final = arrays["ts"], arrays["steps"], arrays["final"]
+        if final.ndim != 2 or ts.ndim != 1 or ts.shape != steps.shape:
+            raise TrajectoryFileError(path, f"{_NOT_OURS} (ts {ts.shape}, steps {steps.shape} and final "
+                                            f"{final.shape} are not (n,), (n,) and (M, d))")
+        obs = {k[5:]: v for k, v in arrays.items() if k.startswith("obs__")}
+        return cls(ts=ts, steps=steps, observables=obs, final=final,
+                   final_velocity=arrays.get("final_velocity"), step=step, stats=stats, settings=settings)
 
     def __repr__(self):
         m, d = self.final.shape

@@ -72,3 +72,52 @@ def test_module_entry_point_runs(tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     _check_report(tmp_path)
+
+
+# --- issue 15, classes 6 and 8: bad arguments are usage errors, checked before any work ---------
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["demo", "--studies", "nonsense"], "--studies"),
+    (["demo", "--seed", "-1"], "--seed"),
+    (["demo", "--seed", "1.5"], "--seed"),
+    (["demo", "--seed", str(2**64)], "--seed"),
+    (["validate", "--rows", "no_such_row"], "--rows"),
+])
+def test_bad_arguments_are_usage_errors(argv, option, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "Traceback" not in err
+
+
+def test_bad_output_paths_are_usage_errors_before_any_work(tmp_path, capsys, monkeypatch):
+    import sgdsde.demo
+    import sgdsde.validate
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("work started before the output path was checked")
+
+    monkeypatch.setattr(sgdsde.validate, "run_validation", must_not_run)
+    monkeypatch.setattr(sgdsde.demo, "run_demo", must_not_run)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [(["demo", "--out", str(a_file)], "--out"),
+             (["demo", "--out", str(a_file / "below")], "--out"),
+             (["validate", "--markdown", str(tmp_path / "missing" / "table.md")], "--markdown"),
+             (["validate", "--markdown", str(tmp_path)], "--markdown")]
+    for argv, option in cases:
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2, argv
+        assert f"argument {option}" in capsys.readouterr().err, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_version(capsys):
+    import sgdsde
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sgdsde {sgdsde.__version__}"

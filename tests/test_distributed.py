@@ -165,3 +165,81 @@ def test_sharding_needs_explicit_seed(client):
     with pytest.raises(ValueError, match="n_shards"):
         simulate_sharded(sde, sd.integrators.EulerMaruyama(), np.zeros((10, 1)), client=client,
                          n_shards=11, dt=0.01, n_steps=10, seed=1)
+
+
+# --- issue 15, class 1: results are keyed by the study, not only by the point ---------------
+
+def square_study(seed, k):
+    return {"value": k * k}
+
+
+def cube_study(seed, k):
+    return {"value": k * k * k}
+
+
+def test_two_studies_on_one_client_get_their_own_values(client):
+    grid = {"k": [2, 3, 4]}
+    squares = sweep(square_study, grid, client=client, seed=0, progress=False)
+    cubes = sweep(cube_study, grid, client=client, seed=0, progress=False)
+    np.testing.assert_array_equal(squares.column("value"), [4, 9, 16])
+    np.testing.assert_array_equal(cubes.column("value"), [8, 27, 64])
+
+
+def test_a_store_written_by_another_study_is_refused(client, tmp_path):
+    store = tmp_path / "store"
+    first = sweep(square_study, {"k": [2, 3]}, client=client, seed=0, store=store, progress=False)
+    np.testing.assert_array_equal(first.column("value"), [4, 9])
+    with pytest.raises(ValueError, match=r"by study '.*square_study'.*runs '.*cube_study'"):
+        sweep(cube_study, {"k": [2, 3]}, client=client, seed=0, store=store, progress=False)
+    # the same study resumes from it (every point stored: no task runs)
+    again = sweep(square_study, {"k": [2, 3]}, seed=0, store=store, progress=False)
+    np.testing.assert_array_equal(again.column("value"), [4, 9])
+    # an explicit name is an identity of its own
+    with pytest.raises(ValueError, match="written by study"):
+        sweep(square_study, {"k": [2, 3]}, seed=0, store=store, progress=False, name="squares v2")
+
+
+def test_study_identity_tells_closures_and_partials_apart():
+    import functools
+
+    from sgdsde.distributed import _study_identity
+
+    def power(n):
+        def study(seed, k):
+            return {"value": k ** n}
+        return study
+
+    assert _study_identity(power(2), None)[1] != _study_identity(power(3), None)[1]
+    assert _study_identity(power(2), None) == _study_identity(power(2), None)
+    assert (_study_identity(functools.partial(double_well_study, delay=0.1), None)[1]
+            != _study_identity(functools.partial(double_well_study, delay=0.2), None)[1])
+    assert _study_identity(square_study, None)[1] != _study_identity(cube_study, None)[1]
+
+    class Study:
+        def __call__(self, seed, k):
+            return {"value": k}
+
+    with pytest.raises(TypeError, match="name="):
+        _study_identity(Study(), None)
+    assert _study_identity(Study(), "mine") == ("mine", _study_identity(square_study, "mine")[1])
+    with pytest.raises(ValueError, match="name must be"):
+        _study_identity(square_study, "")
+
+
+# --- issue 15, class 16: no client: a thread cluster, fine in a script without a main guard ---
+
+def test_sweep_without_client_runs_in_a_script_without_main_guard(tmp_path):
+    import subprocess
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from sgdsde.distributed import sweep\n"
+        "def study(seed, k):\n"
+        "    return {'value': 10 * k}\n"
+        "result = sweep(study, {'k': [1, 2, 3]}, progress=False)\n"
+        "print('values', result.column('value').tolist())\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(sd.__file__).parents[1]))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "values [10.0, 20.0, 30.0]" in done.stdout
