@@ -368,6 +368,17 @@ def _square(a, name):
     return a
 
 
+def _check_covariance(c, name):
+    """Raise unless ``c`` is symmetric positive semi-definite up to rounding."""
+    scale = float(np.max(np.abs(c))) if c.size else 0.0
+    if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * scale):
+        raise ValueError(f"{name} must be symmetric")
+    lowest = float(np.min(np.linalg.eigvalsh(c))) if c.size else 0.0
+    if lowest < -1e-10 * scale:
+        raise ValueError(f"{name} must be positive semi-definite (a covariance); its lowest "
+                         f"eigenvalue is {lowest:.3g}")
+
+
 def lyapunov_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     """OU stationary covariance: solves ``A Σ + Σ A = η Σ_B`` (``solve_continuous_lyapunov``).
 
@@ -376,14 +387,28 @@ def lyapunov_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     hessian : array_like, shape (d, d)
         A, the Hessian at the minimum (positive definite).
     batch_covariance : array_like, shape (d, d)
-        Σ_B, the minibatch gradient covariance at the minimum (D/B with replacement).
+        Σ_B, the minibatch gradient covariance at the minimum (D/B with replacement),
+        symmetric positive semi-definite.
     lr : float
         η.
+
+    Raises
+    ------
+    ValueError
+        If A has an eigenvalue with real part <= 0 (no stationary state: the OU process is
+        not confined along it, and the equation's solution is not a covariance) or Σ_B is
+        not symmetric positive semi-definite.
     """
     a = _square(hessian, "hessian")
     c = _square(batch_covariance, "batch_covariance")
     if c.shape != a.shape:
         raise ValueError(f"hessian {a.shape} and batch_covariance {c.shape} shapes differ")
+    lowest = float(np.min(np.linalg.eigvals(a).real)) if a.size else 1.0
+    if not lowest > 0:
+        raise ValueError(f"hessian must be positive definite (a minimum): it has an eigenvalue "
+                         f"with real part {lowest:.3g} <= 0, along which the OU process has no "
+                         "stationary state")
+    _check_covariance(c, "batch_covariance")
     s = linalg.solve_continuous_lyapunov(a, _lr(lr) * c)
     return 0.5 * (s + s.T)
 
