@@ -24,7 +24,9 @@ Two uses:
 
 Results come back as a :class:`SweepResult`: NumPy columns and a list of parameter dicts,
 no pandas or xarray, so the core stays free of heavy dependencies; ``to_records()`` gives
-rows for ``pandas.DataFrame`` if the user wants one.
+rows for ``pandas.DataFrame`` if the user wants one, and
+:func:`sgdsde.labelled.sweep_to_xarray` an :class:`xarray.Dataset` with one dimension per
+swept parameter (extra ``sgdsde[xarray]``).
 """
 
 from __future__ import annotations

@@ -135,8 +135,20 @@ class Sphere(Manifold):
         return v - (xv / xx)[:, None] * x
 
     def retract(self, x):
-        """``R x / |x|``."""
-        scale = self.radius / np.sqrt(_squared_norms(x))
+        """``R x / |x|``.
+
+        Raises
+        ------
+        ValueError
+            If some point is the origin, whose direction (and so whose retraction) is
+            undefined.
+        """
+        norms = np.sqrt(_squared_norms(x))
+        if not np.all(norms > 0) and np.any(norms == 0):  # NaN rows pass on (they are caught as blow-ups)
+            i = int(np.argmax(norms == 0))
+            raise ValueError(f"x: particle {i} is the origin, which has no direction to retract "
+                             f"onto the sphere |x| = {self.radius:g}")
+        scale = self.radius / norms
         return x * scale.astype(x.dtype, copy=False)[:, None]
 
     def step_too_large(self, x, y):

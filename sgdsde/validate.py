@@ -230,6 +230,23 @@ def least_squares_covariance_row(level: str) -> Check:
                  se, N_SE * se, f"{N_SE:g} SE, SE = sd(|δ|²)/sqrt(M), M = {m}")
 
 
+def multiplicative_sgd_loss_row(level: str) -> Check:
+    """E f(x_k) of SGD with multiplicative noise (Monte Carlo) vs its exact formula."""
+    from .sgd.exact import MultiplicativeQuadraticModel
+
+    full = _level(level)
+    m, eta, k, sigma = (400_000 if full else 40_000), 0.2, 10, 0.5
+    model = MultiplicativeQuadraticModel(_LTE_HESSIAN, noise_scale=sigma)
+    loss = model.run_sgd(np.tile(_LTE_X0, (m, 1)), eta, k, seed=34, record_every=k).observables["loss"][-1]
+    measured, se = float(loss.mean()), float(loss.std(ddof=1) / math.sqrt(m))
+    expected = float(model.expected_loss_sgd(_LTE_X0, eta, k))
+    return Check("sgd_multiplicative_loss",
+                 f"E f(x_k) of SGD, multiplicative noise σ = {sigma}, η = {eta}, k = {k}",
+                 "exact per-step factor (1 − ηλ)² + σ²η²λ² of E (qᵀx)² (sgd.exact); "
+                 "docs/theory.md §2", expected, measured, se, N_SE * se,
+                 f"{N_SE:g} SE, SE = sd(f)/sqrt(M), M = {m}")
+
+
 _BATCHES = (1, 2, 4)
 
 
@@ -555,6 +572,7 @@ ROWS: dict[str, Callable[[str], Check]] = {
     "kramers_limit": kramers_limit,
     **{f"pspin_{what}_p{p}": _pspin_constant(what, p)
        for what in ("threshold", "ground_state", "T_d", "T_s") for p in (3, 4)},
+    "sgd_multiplicative_loss": multiplicative_sgd_loss_row,
 }
 
 

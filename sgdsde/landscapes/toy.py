@@ -99,6 +99,12 @@ class Quadratic(Landscape):
         y = x - self.center.astype(x.dtype)
         return y @ self.matrix.astype(y.dtype)  # A symmetric
 
+    def hvp(self, x, v):
+        """Exact Hessian-vector products ``A v_m``, shape (M, d); v is (M, d) or (d,)."""
+        x = self._check(x)
+        v = np.broadcast_to(np.asarray(v, dtype=x.dtype), x.shape)
+        return v @ self.matrix.astype(x.dtype)
+
     def hessian(self, x):
         x = self._check(x)
         return np.broadcast_to(self.matrix.astype(x.dtype), (x.shape[0], self.dim, self.dim)).copy()

@@ -248,6 +248,14 @@ def threshold_energy(p: int, normalization: str = "abc") -> float:
     return -_e_infinity(check_degree(p)) * _energy_scale(normalization)
 
 
+def _energies(u) -> np.ndarray:
+    """``u`` as a float64 array of finite energies per spin, or a ValueError."""
+    u = np.asarray(u, dtype=np.float64)
+    if not np.all(np.isfinite(u)):
+        raise ValueError("u (energy per spin) must be finite; got NaN or inf")
+    return u
+
+
 def I1(u, p: int):
     """ABC's function ``I_1(u) = −(u/E_∞²) sqrt(u² − E_∞²) − ln(−u + sqrt(u² − E_∞²)) + ln E_∞``.
 
@@ -260,7 +268,7 @@ def I1(u, p: int):
         If some ``u > −E_∞``.
     """
     p = check_degree(p)
-    u = np.asarray(u, dtype=np.float64)
+    u = _energies(u)
     e_inf = _e_infinity(p)
     if np.any(u > -e_inf * (1 - 1e-14)):  # allow rounding at the edge
         raise ValueError(f"I1 is defined for u <= -E_inf = {-e_inf:.10g}; got max u = {u.max():.10g}")
@@ -295,7 +303,7 @@ def complexity_by_index(u, k: int, p: int):
     p = check_degree(p)
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
         raise ValueError(f"k must be an integer >= 0, got {k!r}")
-    u = np.asarray(u, dtype=np.float64)
+    u = _energies(u)
     e_inf = _e_infinity(p)
     i1 = _i1(np.minimum(u, -e_inf), e_inf)
     below = 0.5 * math.log(p - 1) - (p - 2) / (4 * (p - 1)) * u**2 - (k + 1) * i1
@@ -313,7 +321,7 @@ def complexity(u, p: int):
     Auffinger, Ben Arous & Černý, CPAM 66, 165 (2013), Theorem 2.5.
     """
     p = check_degree(p)
-    u = np.asarray(u, dtype=np.float64)
+    u = _energies(u)
     e_inf = _e_infinity(p)
     smooth = 0.5 * math.log(p - 1) - (p - 2) * u**2 / (4 * (p - 1))
     out = np.where(u <= -e_inf, smooth - _i1(np.minimum(u, -e_inf), e_inf), smooth)

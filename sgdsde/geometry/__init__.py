@@ -1,0 +1,15 @@
+"""Landscape geometry: Hessian spectra from Hessian-vector products, minimum-energy paths,
+local entropy, the edge of stability and sharpness sweeps (see each module)."""
+
+from .hessian import Eigenpairs as Eigenpairs
+from .hessian import HessianOperator as HessianOperator
+from .hessian import SpectralDensity as SpectralDensity
+from .hessian import TraceEstimate as TraceEstimate
+from .hessian import extreme_eigenpairs as extreme_eigenpairs
+from .hessian import hessian_vector_product as hessian_vector_product
+from .hessian import hutchpp_trace as hutchpp_trace
+from .hessian import spectral_density as spectral_density
+from .paths import MinimumEnergyPath as MinimumEnergyPath
+from .paths import nudged_elastic_band as nudged_elastic_band
+from .paths import straight_path as straight_path
+from .paths import string_method as string_method
