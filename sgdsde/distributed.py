@@ -45,17 +45,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ._extras import require
+
 __all__ = ["sweep", "SweepResult", "simulate_sharded", "point_seed", "grid_points"]
 
-_EXTRA = "pip install 'sgdsde[distributed]'"
-
-
 def _dask():
-    try:
-        import distributed
-    except ImportError as err:
-        raise ImportError(f"sgdsde.distributed needs dask and distributed: {_EXTRA}") from err
-    return distributed
+    return require("distributed", "distributed", "sgdsde.distributed")
 
 
 def point_seed(root_seed: int, index: int) -> int:

@@ -30,20 +30,18 @@ import weakref
 
 import numpy as np
 
-try:
-    import cupy
-except ImportError as err:  # pragma: no cover - depends on the machine
-    raise ImportError("CuPy is not installed") from err
-
 from .. import _cuda
 from .. import random as rnd
 from .._cuda import FUSED_TEMPLATES, MAX_FUSED_DIM, compiled, instance
 from .._cuda import ctype as _ctype
+from .._extras import require
 from ..integrators.base import ARRAY_FIELDS, NoiseSource, State, own_kernels
 from ..landscapes.base import Landscape
 from ..manifolds import Euclidean
 from ..sde import LangevinSDE
 from .base import Backend
+
+cupy = require("cupy", "gpu", "backend 'cupy'")
 
 __all__ = ["CupyBackend", "DeviceToy", "ziggurat_tables", "fused_module", "noise_module"]
 
@@ -55,9 +53,11 @@ def _require_device() -> str:
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as err:
-        raise ImportError(f"CuPy found no usable CUDA device ({err})") from err
+        raise ImportError(f"CuPy is installed but found no usable CUDA device ({err}): check the "
+                          "NVIDIA driver and CUDA_VISIBLE_DEVICES") from err
     if n < 1:  # pragma: no cover - the runtime raises first on most machines
-        raise ImportError("CuPy found no CUDA device")
+        raise ImportError("CuPy is installed but found no CUDA device: check the NVIDIA driver "
+                          "and CUDA_VISIBLE_DEVICES")
     name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
 

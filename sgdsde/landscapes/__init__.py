@@ -2,6 +2,7 @@
 
 from .base import Landscape as Landscape
 from .base import check_cloud as check_cloud
+from .jax_model import JaxModel as JaxModel
 from .mlp import MLP as MLP
 from .networks import EmpiricalRisk as EmpiricalRisk
 from .networks import LinearRegression as LinearRegression
