@@ -24,7 +24,9 @@ Two uses:
 
 Results come back as a :class:`SweepResult`: NumPy columns and a list of parameter dicts,
 no pandas or xarray, so the core stays free of heavy dependencies; ``to_records()`` gives
-rows for ``pandas.DataFrame`` if the user wants one.
+rows for ``pandas.DataFrame`` if the user wants one, and
+:func:`sgdsde.labelled.sweep_to_xarray` an :class:`xarray.Dataset` with one dimension per
+swept parameter (extra ``sgdsde[xarray]``).
 """
 
 from __future__ import annotations
@@ -43,17 +45,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ._extras import require
+
 __all__ = ["sweep", "SweepResult", "simulate_sharded", "point_seed", "grid_points"]
 
-_EXTRA = "pip install 'sgdsde[distributed]'"
-
-
 def _dask():
-    try:
-        import distributed
-    except ImportError as err:
-        raise ImportError(f"sgdsde.distributed needs dask and distributed: {_EXTRA}") from err
-    return distributed
+    return require("distributed", "distributed", "sgdsde.distributed")
 
 
 def point_seed(root_seed: int, index: int) -> int:

@@ -184,3 +184,18 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="activation must be 'tanh' or 'relu'"):
         TwoLayerMLP(x, y, activation="step")
     assert set(ACTIVATIONS) == {"tanh", "sigmoid", "relu", "linear", "step"}
+
+
+def test_output_gradients_are_the_rows_of_the_output_jacobian():
+    net = NETS["mixed_mse_deep"]
+    theta = _theta(net, 12, m=2)
+    batch = np.array([4, 7])
+    eps = 1e-6
+    jac = net.per_example_output_grads(theta, batch, output=1)
+    assert jac.shape == (2, 2, net.dim)
+    fd = np.stack([(net.predict(theta + eps * e, net.inputs[batch])[..., 1]
+                    - net.predict(theta - eps * e, net.inputs[batch])[..., 1]) / (2 * eps)
+                   for e in np.eye(net.dim)], axis=2)
+    np.testing.assert_allclose(jac, fd, atol=1e-7)  # central differences, error O(eps²) + 1e-10
+    with pytest.raises(ValueError, match="output must be an integer in"):
+        net.per_example_output_grads(theta, batch, output=2)

@@ -30,18 +30,16 @@ import weakref
 
 import numpy as np
 
-try:
-    import cupy
-except ImportError as err:  # pragma: no cover - depends on the machine
-    raise ImportError("CuPy is not installed") from err
-
 from .. import random as rnd
+from .._extras import require
 from ..integrators.base import NoiseSource, State
 from ..landscapes.base import Landscape
 from ..manifolds import Euclidean
 from ..sde import LangevinSDE
 from ._cuda import FUSED_KERNELS, MAX_FUSED_DIM, NVRTC_OPTIONS, expanded, instance
 from .base import Backend
+
+cupy = require("cupy", "gpu", "backend 'cupy'")
 
 __all__ = ["CupyBackend", "DeviceToy", "ziggurat_tables", "fused_module", "noise_module", "pspin_module"]
 
@@ -53,9 +51,11 @@ def _require_device() -> str:
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as err:
-        raise ImportError(f"CuPy found no usable CUDA device ({err})") from err
+        raise ImportError(f"CuPy is installed but found no usable CUDA device ({err}): check the "
+                          "NVIDIA driver and CUDA_VISIBLE_DEVICES") from err
     if n < 1:  # pragma: no cover - the runtime raises first on most machines
-        raise ImportError("CuPy found no CUDA device")
+        raise ImportError("CuPy is installed but found no CUDA device: check the NVIDIA driver "
+                          "and CUDA_VISIBLE_DEVICES")
     name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
 

@@ -9,3 +9,7 @@ from .hessian import extreme_eigenpairs as extreme_eigenpairs
 from .hessian import hessian_vector_product as hessian_vector_product
 from .hessian import hutchpp_trace as hutchpp_trace
 from .hessian import spectral_density as spectral_density
+from .paths import MinimumEnergyPath as MinimumEnergyPath
+from .paths import nudged_elastic_band as nudged_elastic_band
+from .paths import straight_path as straight_path
+from .paths import string_method as string_method

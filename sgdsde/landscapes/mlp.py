@@ -270,6 +270,32 @@ class MLP(EmpiricalRisk):
             raise ValueError(f"inputs must have {self.layer_sizes[0]} features, got shape {x.shape}")
         return self._forward(theta, x.astype(theta.dtype), order=0)[-1]
 
+    def per_example_output_grads(self, theta, batch=None, output: int = 0) -> np.ndarray:
+        """Gradients ``∂o_k(x_i)/∂θ`` of one network output on each example, shape (M, b, d).
+
+        The rows of the output Jacobian: for a scalar-output network under the square loss
+        the per-example loss gradient is ``(o_i − y_i) ∂o_i/∂θ``, and
+        ``G(θ)² = mean_i |∂o_i/∂θ|²`` is the quantity in the bound of Shalev-Shwartz, Shamir
+        & Shammah (2017, Theorem 1; :func:`sgdsde.measure.gradient_stats.gradient_variance_bound`).
+
+        Parameters
+        ----------
+        theta : array_like, shape (M, d)
+        batch : array_like of int, shape (b,) or (M, b), optional
+            The examples (default: all n).
+        output : int
+            k, in ``[0, n_outputs)``.
+        """
+        theta = self._check(theta, "theta")
+        if isinstance(output, bool) or not isinstance(output, (int, np.integer)) \
+                or not 0 <= output < self.n_outputs:
+            raise ValueError(f"output must be an integer in [0, {self.n_outputs}), got {output!r}")
+        x, _ = self._batch(batch, theta.shape[0], theta.dtype, "batch")
+        weights, hs, pre, d1s, _, o = self._forward(theta, x, order=1)
+        delta_o = np.zeros_like(o)
+        delta_o[..., output] = 1.0
+        return self._outer_products(weights, hs, d1s, delta_o)
+
     # ------------------------------------------------------------------ EmpiricalRisk hooks
     def _per_example_loss(self, theta, x, y):
         o = self._forward(theta, x, order=0)[-1]
@@ -294,7 +320,10 @@ class MLP(EmpiricalRisk):
 
     def _per_example_grads(self, theta, x, y):
         weights, hs, pre, d1s, _, o = self._forward(theta, x, order=1)
-        delta_o = self._output_loss(o, y)[1]
+        return self._outer_products(weights, hs, d1s, self._output_loss(o, y)[1])
+
+    def _outer_products(self, weights, hs, d1s, delta_o):
+        """Per-example gradients from the output signal (M, b, k): (M, b, d)."""
         m, b = delta_o.shape[:2]
         parts = []
         for delta, h in self._backward(weights, hs, d1s, delta_o):

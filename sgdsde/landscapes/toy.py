@@ -22,10 +22,17 @@ __all__ = [
 ]
 
 
+def _dimension(dim) -> int:
+    """``dim`` as an int >= 1; a float such as 2.5 raises instead of being truncated."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    return int(dim)
+
+
 def _spd(matrix, name: str) -> np.ndarray:
     a = np.array(matrix, dtype=np.float64, ndmin=2)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {a.shape}")
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+        raise ValueError(f"{name} must be a square matrix with at least one row, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite")
     if not np.allclose(a, a.T, rtol=1e-12, atol=1e-12 * np.abs(a).max()):
@@ -85,7 +92,7 @@ class Quadratic(Landscape):
     @classmethod
     def isotropic(cls, dim: int, stiffness: float = 1.0) -> Quadratic:
         """``U = stiffness |x|² / 2`` in ``dim`` dimensions."""
-        return cls(_positive(stiffness, "stiffness") * np.eye(int(dim)))
+        return cls(_positive(stiffness, "stiffness") * np.eye(_dimension(dim)))
 
     @property
     def pointwise_is_cheap(self):
@@ -143,9 +150,7 @@ class DoubleWell(Landscape):
 
     def __init__(self, dim: int = 1, barrier: float = 1.0, tilt: float = 0.0,
                  transverse_stiffness: float = 1.0):
-        if int(dim) < 1:
-            raise ValueError(f"dim must be >= 1, got {dim}")
-        self.dim = int(dim)
+        self.dim = _dimension(dim)
         self.barrier = _positive(barrier, "barrier")
         self.tilt = float(tilt)
         if not np.isfinite(self.tilt):
@@ -264,9 +269,7 @@ class Rugged(Landscape):
 
     def __init__(self, dim: int = 2, stiffness: float = 1.0, amplitude: float = 0.25,
                  wavelength: float = 0.5):
-        if int(dim) < 1:
-            raise ValueError(f"dim must be >= 1, got {dim}")
-        self.dim = int(dim)
+        self.dim = _dimension(dim)
         self.stiffness = _positive(stiffness, "stiffness")
         self.amplitude = float(amplitude)
         if not (np.isfinite(self.amplitude) and self.amplitude >= 0):

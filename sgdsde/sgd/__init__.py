@@ -28,3 +28,5 @@ from .noise import noise_trace as noise_trace
 from .sme import ModifiedLoss as ModifiedLoss
 from .sme import momentum_sme as momentum_sme
 from .sme import sme as sme
+from .trace import SGDTrace as SGDTrace
+from .trace import sgd_trace as sgd_trace
