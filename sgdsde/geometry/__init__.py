@@ -9,6 +9,11 @@ from .hessian import extreme_eigenpairs as extreme_eigenpairs
 from .hessian import hessian_vector_product as hessian_vector_product
 from .hessian import hutchpp_trace as hutchpp_trace
 from .hessian import spectral_density as spectral_density
+from .local_entropy import EntropySGDResult as EntropySGDResult
+from .local_entropy import LocalFreeEnergy as LocalFreeEnergy
+from .local_entropy import entropy_sgd as entropy_sgd
+from .local_entropy import local_free_energy as local_free_energy
+from .local_entropy import local_free_energy_exact as local_free_energy_exact
 from .paths import MinimumEnergyPath as MinimumEnergyPath
 from .paths import nudged_elastic_band as nudged_elastic_band
 from .paths import straight_path as straight_path

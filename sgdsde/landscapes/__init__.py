@@ -12,6 +12,7 @@ from .pspin import MixedSphericalPSpin as MixedSphericalPSpin
 from .pspin import SphericalPSpin as SphericalPSpin
 from .toy import DoubleWell as DoubleWell
 from .toy import MullerBrown as MullerBrown
+from .toy import NarrowWideWells as NarrowWideWells
 from .toy import NonConservative as NonConservative
 from .toy import Quadratic as Quadratic
 from .toy import Rugged as Rugged
