@@ -40,20 +40,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._extras import require
 from ..random import normals, resolve_seed
 from .empirical_risk import STREAM_INIT, EmpiricalRisk
 
 __all__ = ["JaxModel"]
 
-_EXTRA = "pip install 'sgdsde[jax]'"
-
 
 def _jax():
-    try:
-        import jax
-        import jax.flatten_util
-    except ImportError as err:
-        raise ImportError(f"JaxModel needs JAX (CPU wheels are enough): {_EXTRA}") from err
+    jax = require("jax", "jax", "sgdsde.landscapes.JaxModel")
+    require("jax.flatten_util", "jax", "sgdsde.landscapes.JaxModel")
     return jax
 
 
