@@ -173,6 +173,17 @@ class Trajectory:
         return cls(ts=ts, steps=steps, observables=obs, final=final,
                    final_velocity=arrays.get("final_velocity"), step=step, stats=stats, settings=settings)
 
+    def to_xarray(self, dims=None):
+        """This trajectory as a labelled :class:`xarray.Dataset` (needs ``sgdsde[xarray]``).
+
+        Dimensions ``time``, ``particle``, ``component``; settings and stats as attributes.
+        See :func:`sgdsde.labelled.trajectory_to_xarray` (``dims`` is passed on) and, for the
+        way back, :func:`sgdsde.labelled.trajectory_from_xarray`.
+        """
+        from .labelled import trajectory_to_xarray
+
+        return trajectory_to_xarray(self, dims=dims)
+
     def __repr__(self):
         m, d = self.final.shape
         return (f"Trajectory(n_records={self.ts.size}, particles={m}, dim={d}, step={self.step}, "

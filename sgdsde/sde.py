@@ -108,10 +108,18 @@ class StateDependentNoise(NoiseModel):
     Parameters
     ----------
     fn : callable
-        ``fn(x (M, d), xi (M, k)) -> (M, d)``.
+        ``fn(x (M, d), xi (M, k)) -> (M, d)``, linear in ``xi``.
     n_noise : int
         k, the number of normals per particle per step (e.g. the number of examples for
         SGD noise kept in its low-rank per-example form).
+
+    Notes
+    -----
+    Every result is checked: it must have the shape (M, d) of ``x`` and be finite wherever
+    ``x`` is (a NaN from the callback is the callback's fault, not a blow-up of the
+    dynamics).  The first call also checks linearity in ξ on one particle
+    (``fn(x, 0) = 0``, ``fn(x, 2ξ) = 2 fn(x, ξ)``), which catches a callback returning a
+    constant or ``B(x)`` itself instead of the product ``B(x) ξ``.
     """
 
     is_additive = False
@@ -119,16 +127,49 @@ class StateDependentNoise(NoiseModel):
     def __init__(self, fn: Callable[[np.ndarray, np.ndarray], np.ndarray], n_noise: int):
         if not callable(fn):
             raise TypeError("fn must be callable as fn(x, xi)")
-        if int(n_noise) < 1:
-            raise ValueError(f"n_noise must be >= 1, got {n_noise}")
+        if isinstance(n_noise, bool) or not isinstance(n_noise, (int, np.integer)) or n_noise < 1:
+            raise ValueError(f"n_noise must be an integer >= 1, got {n_noise!r}")
         self.fn = fn
         self._k = int(n_noise)
+        self._linear_checked = False
 
     def n_noise(self, dim):
         return self._k
 
+    def _call(self, x, xi):
+        out = self.fn(x, xi)
+        shape = getattr(out, "shape", None)
+        if shape != x.shape:
+            got = f"shape {shape}" if shape is not None else f"a {type(out).__name__}"
+            raise ValueError(f"noise callback fn(x, xi) must return B(x) xi with the shape {x.shape} "
+                             f"of x, got {got}")
+        return out
+
+    def _check_linear(self, x, xi):
+        """fn(x, 0) = 0 and fn(x, 2ξ) = 2 fn(x, ξ) on the first particle."""
+        x1, xi1 = x[:1], xi[:1]
+        zero = self._call(x1, xi1 * 0)
+        once, twice = self._call(x1, xi1), self._call(x1, 2 * xi1)
+        scale = float(abs(once).max()) if once.size else 0.0
+        if (float(abs(zero).max()) > 1e-6 * max(scale, 1e-300)
+                or float(abs(twice - 2 * once).max()) > 1e-5 * max(scale, 1e-300)):
+            raise ValueError("noise callback fn(x, xi) must be linear in xi (the product B(x) xi): "
+                             "fn(x, 0) is not 0 or fn(x, 2 xi) is not 2 fn(x, xi) (a constant, or "
+                             "B(x) itself, returned instead of the product?)")
+        self._linear_checked = True
+
     def apply(self, x, xi):
-        return self.fn(x, xi)
+        out = self._call(x, xi)
+        if not self._linear_checked and x.shape[0] > 0:
+            self._check_linear(x, xi)
+        bad = ~(abs(out) < float("inf"))  # NaN or inf
+        if bad.any():
+            rows = bad.any(axis=1) & (abs(x) < float("inf")).all(axis=1)
+            if rows.any():
+                i = int(rows.argmax())
+                raise ValueError(f"noise callback fn(x, xi) returned NaN or inf for particle {i} at "
+                                 "a finite position: B(x) is not defined there")
+        return out
 
     def __repr__(self):
         return f"StateDependentNoise(n_noise={self._k})"

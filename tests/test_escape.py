@@ -93,8 +93,8 @@ def test_uncensored_mean_and_no_escape():
     t = np.array([1.0, 2.0, 3.0, 6.0])
     mean, se = mean_first_passage_time(t, np.ones(4, bool))
     assert mean == 3.0 and se == pytest.approx(np.std(t, ddof=1) / 2)
-    rate, se = escape_rate(t, np.zeros(4, bool))
-    assert rate == 0.0 and np.isnan(se)
+    with pytest.raises(ValueError, match=r"no passage observed .* upper bound .* = 0\.25"):
+        escape_rate(t, np.zeros(4, bool))  # -ln(0.05)/12 = 0.2496; it returned (0, nan)
     with pytest.raises(ValueError, match="unbounded"):
         mean_first_passage_time(t, np.zeros(4, bool))
 

@@ -25,7 +25,7 @@ z of the sorted tuple ``(s1, …, sp)`` is the counter-based normal of :mod:`sgd
 ``(seed, particle = s1, step 0, component = s2 N^{p−2} + … + sp, stream = 64 + p)``: a pure
 function of (seed, p, tuple), the same on every backend and in both precisions (it is
 drawn in float64, then rounded), with no ``N^p`` intermediate.  It is the construction of
-the GPU kernel ``backends/_cuda/couplings.cuh`` (whose ``J_sym`` is ``z/√m``), so
+the GPU kernel ``sgdsde/_cuda/couplings.cuh`` (whose ``J_sym`` is ``z/√m``), so
 ``DevicePSpin`` and :class:`~sgdsde.landscapes.pspin.SphericalPSpin` of one seed share
 their couplings.  The stream depends on p so that the degrees of a mixture are independent.
 
@@ -57,7 +57,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rnd
-from ..backends._numba_random import LANES, philox_lanes, slow_normal
+from .._random_numba import LANES, philox_lanes, slow_normal
 
 __all__ = [
     "STREAM_COUPLINGS_BASE",

@@ -2,8 +2,9 @@
 
 Distances between distributions (:mod:`.distances`), entropy and free energy
 (:mod:`.entropy`), autocorrelation times (:mod:`.autocorrelation`), first-passage /
-escape statistics (:mod:`.escape`), critical points (:mod:`.critical_points`) and Hessian
-spectra (:mod:`.spectra`).
+escape statistics (:mod:`.escape`), gradient signal, noise and tails
+(:mod:`.gradient_stats`), critical points (:mod:`.critical_points`) and Hessian spectra
+(:mod:`.spectra`).
 """
 
 from .autocorrelation import autocorrelation_function as autocorrelation_function
@@ -36,6 +37,17 @@ from .escape import escape_rate as escape_rate
 from .escape import first_passage_times as first_passage_times
 from .escape import mean_first_passage_time as mean_first_passage_time
 from .escape import survival_function as survival_function
+from .gradient_stats import covariance_trace as covariance_trace
+from .gradient_stats import fluctuation_dissipation_residual as fluctuation_dissipation_residual
+from .gradient_stats import gradient_statistics as gradient_statistics
+from .gradient_stats import gradient_variance_bound as gradient_variance_bound
+from .gradient_stats import mean_gradient as mean_gradient
+from .gradient_stats import signal_to_noise as signal_to_noise
+from .gradient_stats import simple_noise_scale as simple_noise_scale
+from .gradient_stats import symmetric_stable as symmetric_stable
+from .gradient_stats import tail_index as tail_index
+from .gradient_stats import tail_index_per_coordinate as tail_index_per_coordinate
+from .gradient_stats import target_family_gradient_variance as target_family_gradient_variance
 from .spectra import hessian_spectrum as hessian_spectrum
 from .spectra import pspin_semicircle as pspin_semicircle
 from .spectra import riemannian_gradient as riemannian_gradient

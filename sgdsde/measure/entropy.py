@@ -97,8 +97,9 @@ def histogram_entropy(samples, bins=32, miller_madow: bool = True) -> float:
     samples : array_like, shape (n, d) or (n,)
         The samples.
     bins : int or array_like or tuple of array_like
-        Number of equal cells per axis over the sample range, or the cell edges (one 1-D
-        array for d = 1, a tuple of d arrays otherwise); every sample must lie inside them.
+        Number of equal cells per axis over the sample range (which must not be empty: a
+        point mass raises), or the cell edges (one 1-D array for d = 1, a tuple of d arrays
+        otherwise); every sample must lie inside them.
     miller_madow : bool
         Add the (m − 1)/(2n) correction of the plug-in bias.
 
@@ -112,6 +113,11 @@ def histogram_entropy(samples, bins=32, miller_madow: bool = True) -> float:
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         if bins < 1:
             raise ValueError(f"bins must be >= 1, got {bins}")
+        flat = np.ptp(x, axis=0) == 0
+        if np.any(flat):
+            raise ValueError(f"samples: every sample has the same coordinate {int(np.argmax(flat))} "
+                             "(a point mass along it), whose differential entropy is -inf; "
+                             "a histogram over the sample range cannot estimate it")
         counts, edges = np.histogramdd(x, bins=int(bins))
     else:
         edges = _edges_tuple(bins, max_dims=d)

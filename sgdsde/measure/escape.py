@@ -231,8 +231,14 @@ def escape_rate(times, observed, t_start: float = 0.0) -> tuple[float, float]:
     Returns
     -------
     rate, stderr : float
-        In inverse time units.  With no passage observed the estimate is 0 and the
-        standard error NaN; ``−ln(0.05) / Σ t ≈ 3 / Σ t`` is then a 95 % upper bound.
+        In inverse time units.
+
+    Raises
+    ------
+    ValueError
+        With no passage observed: the rate has no standard error then, only the 95 % upper
+        bound ``−ln(0.05) / Σ t ≈ 3 / Σ t``, which the message gives (as
+        :func:`mean_first_passage_time` raises for its unbounded mean).
     """
     t, obs = _censored(times, observed, t_start)
     exposure = float(t.sum())
@@ -240,7 +246,9 @@ def escape_rate(times, observed, t_start: float = 0.0) -> tuple[float, float]:
     if exposure <= 0:
         raise ValueError("the total observation time is 0: every passage happened at t_start")
     if events == 0:
-        return 0.0, float("nan")
+        raise ValueError(f"no passage observed among {t.size} particle(s) over a total time "
+                         f"{exposure:.6g}: the rate has no estimate with an error bar, only the "
+                         f"95 % upper bound -ln(0.05)/sum(t) = {-np.log(0.05) / exposure:.3g}")
     rate = events / exposure
     return rate, rate / np.sqrt(events)
 
@@ -262,9 +270,9 @@ def mean_first_passage_time(times, observed, t_start: float = 0.0) -> tuple[floa
         if t.size < 2:
             raise ValueError("a standard error needs at least 2 passage times")
         return float(t.mean()), float(t.std(ddof=1) / np.sqrt(t.size))
-    rate, _ = escape_rate(t, obs)
-    if rate == 0:
+    if not obs.any():
         raise ValueError("no passage observed: the mean first-passage time is unbounded")
+    rate, _ = escape_rate(t, obs)
     return 1.0 / rate, 1.0 / (rate * np.sqrt(obs.sum()))
 
 

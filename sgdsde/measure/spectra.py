@@ -66,18 +66,27 @@ def _require_hessian(landscape: Landscape) -> None:
                          "symmetric, so it has no Hessian spectrum or critical-point index")
 
 
+def _check_points(landscape: Landscape, x) -> np.ndarray:
+    """``x`` as an (M, d) array of finite points: the Hessian of a NaN point is undefined."""
+    x = landscape._check(x, "x")
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"x: point {int(np.argmin(finite))} contains NaN or inf; a Hessian "
+                         "spectrum needs finite points")
+    return x
+
+
 def riemannian_gradient(landscape: Landscape, x: np.ndarray) -> np.ndarray:
     """Gradient of the energy along the manifold, ``P ∇H``, shape (M, d).
 
-    Uses the landscape's own ``riemannian_grad`` when it has one.
+    The landscape's :meth:`~sgdsde.landscapes.Landscape.riemannian_gradient`, after checking
+    its manifold is one this module knows.
     """
     manifold = landscape.manifold
     _check_manifold(manifold)
     if isinstance(manifold, Euclidean):
         return landscape.grad(x)
-    if hasattr(landscape, "riemannian_grad"):
-        return landscape.riemannian_grad(x)
-    return manifold.project(x, landscape.grad(x))
+    return landscape.riemannian_gradient(x)
 
 
 def riemannian_hessian(landscape: Landscape, x: np.ndarray) -> np.ndarray:
@@ -131,6 +140,8 @@ def tangent_hessian(landscape: Landscape, x: np.ndarray) -> tuple[np.ndarray, np
     basis : ndarray, shape (M, d, d_t)
         The orthonormal tangent bases Q (see :func:`tangent_basis`).
     """
+    _require_hessian(landscape)
+    x = _check_points(landscape, x)
     basis = tangent_basis(landscape.manifold, x)
     h = riemannian_hessian(landscape, x).astype(np.float64, copy=False)
     ht = np.swapaxes(basis, 1, 2) @ h @ basis

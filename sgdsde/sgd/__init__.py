@@ -4,13 +4,15 @@
 * :mod:`.minibatch` — ensembles of SGD runs (with/without replacement, momentum, schedules, SVAG);
 * :mod:`.noise` — the minibatch covariance Σ = D/B in low-rank form, the noise-to-signal ratio;
 * :mod:`.sme` — order-1/order-2/momentum SMEs as LangevinSDEs;
-* :mod:`.exact` — exactly solvable oracles (Li–Tai–E model 5.1, stationary covariances).
+* :mod:`.exact` — exactly solvable oracles (Li–Tai–E model 5.1, the multiplicative-noise
+  model, stationary covariances).
 """
 
 from .data import Dataset as Dataset
 from .data import load_digits as load_digits
 from .data import teacher_student as teacher_student
 from .exact import GaussianQuadraticModel as GaussianQuadraticModel
+from .exact import MultiplicativeQuadraticModel as MultiplicativeQuadraticModel
 from .exact import additive_sgd_covariance as additive_sgd_covariance
 from .exact import lyapunov_covariance as lyapunov_covariance
 from .exact import sgd_stationary_covariance as sgd_stationary_covariance
@@ -26,3 +28,5 @@ from .noise import noise_trace as noise_trace
 from .sme import ModifiedLoss as ModifiedLoss
 from .sme import momentum_sme as momentum_sme
 from .sme import sme as sme
+from .trace import SGDTrace as SGDTrace
+from .trace import sgd_trace as sgd_trace

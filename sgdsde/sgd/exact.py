@@ -4,6 +4,10 @@
   ``f_γ(x) = ½ (x − γ)ᵀ H (x − γ) − ½ Tr H`` with γ ~ N(0, I), so f = ½ xᵀHx and Σ = H²
   (additive noise).  Closed forms of E f(x_k) for SGD and of E f(X_t) for the order-1 and
   order-2 SME, an SGD ensemble simulator, and the two SMEs as LangevinSDEs.
+* :class:`MultiplicativeQuadraticModel` — the multiplicative-noise test problem:
+  ``f_γ(x) = ½ Σ_i λ_i (1 + σ γ_i) (q_iᵀx)²`` with γ ~ N(0, I) in the eigenbasis (λ_i, q_i)
+  of H, so f = ½ xᵀHx and Σ(x) = σ² Q diag(λ_i² (q_iᵀx)²) Qᵀ vanishes at the minimum.
+  Closed forms of E f for SGD and both SMEs, and the learning rate at which each blows up.
 * Stationary covariances near a minimum: the Ornstein–Uhlenbeck (Lyapunov) prediction
   ``AΣ + ΣA = η Σ_B`` (Mandt, Hoffman & Blei, JMLR 2017, eq. 13), the exact discrete
   formula for additive noise ``AΣ + ΣA − η AΣA = η Σ_B``, and the exact stationary
@@ -35,11 +39,12 @@ from ..landscapes.networks import LinearRegression
 from ..landscapes.toy import Quadratic
 from ..random import STREAM_USER, normals, resolve_seed
 from ..results import Trajectory
-from ..sde import LangevinSDE, MatrixNoise
+from ..sde import LangevinSDE, MatrixNoise, StateDependentNoise
 from .noise import covariance_scale
 
 __all__ = [
     "GaussianQuadraticModel",
+    "MultiplicativeQuadraticModel",
     "lyapunov_covariance",
     "additive_sgd_covariance",
     "sgd_stationary_covariance",
@@ -47,6 +52,7 @@ __all__ = [
 ]
 
 STREAM_ONLINE_SAMPLES = STREAM_USER + 7  # the γ_k of the Gaussian quadratic model
+STREAM_CURVATURE_SAMPLES = STREAM_USER + 33  # the γ_k of the multiplicative model
 
 
 def _lr(lr):
@@ -142,7 +148,7 @@ class GaussianQuadraticModel:
         Trajectory
             Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
         """
-        from ..backends._numba_random import normals_into
+        from .._random_numba import normals_into
 
         lr = _lr(lr)
         x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
@@ -179,11 +185,198 @@ class GaussianQuadraticModel:
         return f"GaussianQuadraticModel(d={self.dim}, eigenvalues={np.round(self.eigenvalues, 4).tolist()})"
 
 
+def _steps_count(n_steps, record_every):
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
+    return int(n_steps), int(record_every)
+
+
+class MultiplicativeQuadraticModel:
+    """SGD with multiplicative noise: ``f_γ(x) = ½ Σ_i λ_i (1 + σγ_i)(q_iᵀx)²``, γ ~ N(0, I).
+
+    The curvature of every eigen-direction (λ_i, q_i) of H fluctuates by a relative amount σ
+    from sample to sample, so ``f = E f_γ = ½ xᵀHx`` while the gradient noise
+    ``Σ(x) = σ² Q diag(λ_i² (q_iᵀx)²) Qᵀ`` grows with the distance from the minimum and
+    vanishes at it (the noise of an interpolating model).  This is the multiplicative
+    counterpart of model 5.1 (:class:`GaussianQuadraticModel`), the situation of the second
+    test model of Li, Tai & E (JMLR 2019, section 5); the formulas below are derived here
+    (docs/theory.md §2), not transcribed from the paper.
+
+    Parameters
+    ----------
+    hessian : array_like, shape (d, d)
+        Symmetric positive-definite H.
+    noise_scale : float
+        σ > 0, the relative standard deviation of each curvature.
+
+    Notes
+    -----
+    Every eigen-coordinate c_i = q_iᵀx evolves on its own.  SGD multiplies it by
+    ``1 − ηλ_i(1 + σγ)``, so ``E c_{i,k}² = ρ_i^k c_i²`` with
+    ``ρ_i = (1 − ηλ_i)² + σ²η²λ_i²``; the SMEs (Li, Tai & E, JMLR 2019, eqs. 4.4-4.5)
+    are geometric Brownian motions ``dc = −a_i c dt + sqrt(η) σλ_i c dW`` with
+    a_i = λ_i (order 1) or λ_i + ηλ_i²/2 (order 2), so ``E c_i(t)² = e^{r_i t} c_i²`` with
+    ``r_i = ησ²λ_i² − 2a_i``.  Hence ``E f = ½ Σ_i λ_i c_i² × (growth factor)``, and since
+    ``ln ρ_i / η = −2λ_i + ηλ_i²(σ² − 1) + O(η²)`` equals the order-2 rate to O(η²), the
+    order-1 SME is weakly first order and the order-2 SME second order.
+
+    The second moment grows (E f → ∞) once ρ_i > 1 or r_i > 0 for some i:
+
+    * SGD:      η > 2 / (λ_max (1 + σ²));
+    * order 1:  η > 2 / (λ_max σ²);
+    * order 2:  η > 2 / (λ_max (σ² − 1)), never for σ ≤ 1.
+
+    So SGD blows up first, at a learning rate where both SMEs still predict convergence:
+    the expansion in η behind the SMEs misses the η²σ²λ² term that decides stability.
+    """
+
+    def __init__(self, hessian, noise_scale: float = 1.0):
+        self.landscape = Quadratic(hessian)
+        self.hessian = self.landscape.matrix
+        self.dim = self.hessian.shape[0]
+        self.eigenvalues, self.eigenvectors = linalg.eigh(self.hessian)
+        if not np.all(self.eigenvalues > 0):
+            raise ValueError(f"hessian must be positive definite, got eigenvalues {self.eigenvalues}")
+        sigma = float(noise_scale)
+        if not (math.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"noise_scale must be a finite number > 0, got {noise_scale}")
+        self.noise_scale = sigma
+
+    def _coords(self, x0):
+        x0 = np.asarray(x0, dtype=np.float64)
+        if x0.shape != (self.dim,) or not np.all(np.isfinite(x0)):
+            raise ValueError(f"x0 must be a finite vector of length {self.dim}, got shape {x0.shape}")
+        return self.eigenvectors.T @ x0
+
+    def growth_factor_sgd(self, lr: float) -> np.ndarray:
+        """ρ_i = E[(1 − ηλ_i(1 + σγ))²], the per-step factor of E c_i², shape (d,)."""
+        lr, lam = _lr(lr), self.eigenvalues
+        return (1.0 - lr * lam) ** 2 + (self.noise_scale * lr * lam) ** 2
+
+    def growth_rate_sme(self, lr: float, order: int = 1) -> np.ndarray:
+        """r_i, the rate of E c_i(t)² = e^{r_i t} c_i² under the order-1 or order-2 SME, shape (d,)."""
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        lr, lam = _lr(lr), self.eigenvalues
+        a = lam if order == 1 else lam + 0.5 * lr * lam**2
+        return lr * (self.noise_scale * lam) ** 2 - 2.0 * a
+
+    def expected_loss_sgd(self, x0, lr: float, steps) -> np.ndarray:
+        """Exact E f(x_k) of SGD from x0 at the given step numbers, shape of ``steps``."""
+        c = self._coords(x0)
+        rho = self.growth_factor_sgd(lr)
+        k = np.asarray(steps, dtype=np.float64)[..., None]
+        return 0.5 * np.sum(self.eigenvalues * c**2 * rho**k, axis=-1)
+
+    def expected_loss_sme(self, x0, lr: float, t, order: int = 1) -> np.ndarray:
+        """Exact E f(X_t) of the order-1 or order-2 SME from x0, shape of ``t``."""
+        c = self._coords(x0)
+        r = self.growth_rate_sme(lr, order)
+        t = np.asarray(t, dtype=np.float64)[..., None]
+        return 0.5 * np.sum(self.eigenvalues * c**2 * np.exp(r * t), axis=-1)
+
+    def divergence_lr(self, which="sgd") -> float:
+        """Learning rate above which E f grows without bound: ``"sgd"``, 1 or 2 (the SME order).
+
+        Returns ``math.inf`` where it never does (order 2 with σ ≤ 1).
+        """
+        lam, s2 = self.eigenvalues.max(), self.noise_scale**2
+        if which == "sgd":
+            return 2.0 / (lam * (1.0 + s2))
+        if which == 1:
+            return 2.0 / (lam * s2)
+        if which == 2:
+            return 2.0 / (lam * (s2 - 1.0)) if s2 > 1.0 else math.inf
+        raise ValueError(f"which must be 'sgd', 1 or 2, got {which!r}")
+
+    def sme(self, lr: float, order: int = 1) -> LangevinSDE:
+        """The SME as a LangevinSDE: drift H (order 1) or H + ηH²/2 (order 2).
+
+        Noise ``B(x) = sqrt(η) σ Q diag(λ_i q_iᵀx)``, so that ``B Bᵀ = η Σ(x)``.
+        """
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        lr = _lr(lr)
+        h, q, lam = self.hessian, self.eigenvectors, self.eigenvalues
+        drift = self.landscape if order == 1 else Quadratic(h + 0.5 * lr * h @ h)
+        scale = math.sqrt(lr) * self.noise_scale * lam
+
+        def noise(x, xi):
+            return ((x @ q) * scale * xi) @ q.T
+
+        return LangevinSDE(drift, noise=StateDependentNoise(noise, self.dim))
+
+    def run_sgd(self, x0, lr: float, n_steps: int, *, seed: int | None = None,
+                record_every: int = 1, particle_offset: int = 0) -> Trajectory:
+        """An ensemble of SGD runs ``x_{k+1} = x_k − η Q diag(λ(1 + σγ_k)) Qᵀ x_k``, γ_k ~ N(0, I).
+
+        Parameters
+        ----------
+        x0 : array_like, shape (M, d)
+            Starting points.
+        lr : float
+            η.
+        n_steps : int
+        seed : int, optional
+            Key of the counter-based γ_k (stream :data:`STREAM_CURVATURE_SAMPLES`).
+        record_every : int
+        particle_offset : int
+
+        Returns
+        -------
+        Trajectory
+            Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
+        """
+        from .._random_numba import normals_into
+
+        lr = _lr(lr)
+        x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
+        n_steps, record_every = _steps_count(n_steps, record_every)
+        seed = resolve_seed(seed)
+        particles = np.arange(particle_offset, particle_offset + x.shape[0], dtype=np.int64)
+        q, lam, sigma = self.eigenvectors, self.eigenvalues, self.noise_scale
+        c = x @ q  # eigen-coordinates; x = c Qᵀ
+        gamma = np.empty_like(c)
+        steps, losses = [0], [0.5 * (c * c) @ lam]
+        start = time.perf_counter()
+        for k in range(n_steps):
+            normals_into(gamma, seed, particles, k, STREAM_CURVATURE_SAMPLES)
+            c *= 1.0 - lr * lam * (1.0 + sigma * gamma)
+            if (k + 1) % record_every == 0 or k + 1 == n_steps:
+                steps.append(k + 1)
+                losses.append(0.5 * (c * c) @ lam)
+        steps = np.asarray(steps)
+        return Trajectory(ts=lr * steps, steps=steps, observables={"loss": np.stack(losses)},
+                          final=c @ q.T, final_velocity=None, step=n_steps,
+                          stats={"n_steps": n_steps, "n_grad_evals": n_steps,
+                                 "wall_time": time.perf_counter() - start},
+                          settings={"algorithm": "sgd (multiplicative quadratic model)", "lr": lr,
+                                    "noise_scale": sigma, "seed": int(seed), "target_step": n_steps,
+                                    "particle_offset": int(particle_offset), "dim": self.dim})
+
+    def __repr__(self):
+        return (f"MultiplicativeQuadraticModel(d={self.dim}, noise_scale={self.noise_scale:g}, "
+                f"eigenvalues={np.round(self.eigenvalues, 4).tolist()})")
+
+
 def _square(a, name):
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be a finite square matrix, got shape {a.shape}")
     return a
+
+
+def _check_covariance(c, name):
+    """Raise unless ``c`` is symmetric positive semi-definite up to rounding."""
+    scale = float(np.max(np.abs(c))) if c.size else 0.0
+    if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * scale):
+        raise ValueError(f"{name} must be symmetric")
+    lowest = float(np.min(np.linalg.eigvalsh(c))) if c.size else 0.0
+    if lowest < -1e-10 * scale:
+        raise ValueError(f"{name} must be positive semi-definite (a covariance); its lowest "
+                         f"eigenvalue is {lowest:.3g}")
 
 
 def lyapunov_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
@@ -194,14 +387,28 @@ def lyapunov_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     hessian : array_like, shape (d, d)
         A, the Hessian at the minimum (positive definite).
     batch_covariance : array_like, shape (d, d)
-        Σ_B, the minibatch gradient covariance at the minimum (D/B with replacement).
+        Σ_B, the minibatch gradient covariance at the minimum (D/B with replacement),
+        symmetric positive semi-definite.
     lr : float
         η.
+
+    Raises
+    ------
+    ValueError
+        If A has an eigenvalue with real part <= 0 (no stationary state: the OU process is
+        not confined along it, and the equation's solution is not a covariance) or Σ_B is
+        not symmetric positive semi-definite.
     """
     a = _square(hessian, "hessian")
     c = _square(batch_covariance, "batch_covariance")
     if c.shape != a.shape:
         raise ValueError(f"hessian {a.shape} and batch_covariance {c.shape} shapes differ")
+    lowest = float(np.min(np.linalg.eigvals(a).real)) if a.size else 1.0
+    if not lowest > 0:
+        raise ValueError(f"hessian must be positive definite (a minimum): it has an eigenvalue "
+                         f"with real part {lowest:.3g} <= 0, along which the OU process has no "
+                         "stationary state")
+    _check_covariance(c, "batch_covariance")
     s = linalg.solve_continuous_lyapunov(a, _lr(lr) * c)
     return 0.5 * (s + s.T)
 

@@ -53,6 +53,17 @@ def _check_loss(loss):
         raise TypeError(f"loss must be an EmpiricalRisk landscape (a network), got {type(loss).__name__}")
 
 
+def _check_theta(loss, theta) -> np.ndarray:
+    """``theta`` as an (M, d) array of finite parameters, or a ValueError naming the row."""
+    theta = loss._check(theta, "theta")
+    finite = np.isfinite(theta).all(axis=1)
+    if not finite.all():
+        i = int(np.argmin(finite))
+        raise ValueError(f"theta: row {i} contains NaN or inf; the gradient noise is only "
+                         "defined at finite parameters")
+    return theta
+
+
 class SGDNoise(StateDependentNoise):
     """The SME noise ``B(θ) ξ = sqrt(η Σ(θ)) ξ`` in low-rank form, for :class:`~sgdsde.LangevinSDE`.
 
@@ -118,7 +129,7 @@ def gradient_covariance(loss: EmpiricalRisk, theta, batch_size: int = 1, *, repl
         Examples per block of per-example gradients (bounds the memory to M·chunk·d).
     """
     _check_loss(loss)
-    theta = loss._check(theta, "theta")
+    theta = _check_theta(loss, theta)
     c2 = covariance_scale(loss.n_examples, batch_size, replacement)
     out = np.zeros((theta.shape[0], loss.dim, loss.dim), dtype=theta.dtype)
     for g in _centred_chunks(loss, theta, chunk):
@@ -130,7 +141,7 @@ def noise_trace(loss: EmpiricalRisk, theta, batch_size: int = 1, *, replacement:
                 chunk: int = 256) -> np.ndarray:
     """``Tr Σ(θ) = c² Σ_i |g_i − ḡ|²`` without forming Σ, shape (M,)."""
     _check_loss(loss)
-    theta = loss._check(theta, "theta")
+    theta = _check_theta(loss, theta)
     c2 = covariance_scale(loss.n_examples, batch_size, replacement)
     total = np.zeros(theta.shape[0], dtype=theta.dtype)
     for g in _centred_chunks(loss, theta, chunk):
@@ -145,5 +156,7 @@ def noise_to_signal(loss: EmpiricalRisk, theta, batch_size: int = 1, *,
     Small ratios mean minibatch SGD follows gradient descent; ratios of order one or more
     (near a minimum, where ∇f → 0 but Σ does not) mean the noise dominates the drift.
     """
+    _check_loss(loss)
+    theta = _check_theta(loss, theta)
     g = loss.grad(theta)
     return noise_trace(loss, theta, batch_size, replacement=replacement) / np.sum(g * g, axis=1)

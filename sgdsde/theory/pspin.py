@@ -145,7 +145,57 @@ class PSpinCovariance:
         """ξ''(q)."""
         return self._series(q, 2)
 
+    def xi_third(self, q):
+        """Third derivative of ξ at q."""
+        return self._series(q, 3)
+
     __call__ = xi
+    prime = xi_prime
+    second = xi_second
+    third = xi_third
+
+    @classmethod
+    def from_powers(cls, powers: Mapping[int, float], normalization: str = "abc") -> PSpinCovariance:
+        """The model with ``ξ(q) = Σ_p a_p q^p`` given as ``{p: a_p}`` (a_p >= 0, zeros dropped).
+
+        In ``normalization`` the weight w is folded in: ``c_p = sqrt(a_p / w)``.
+        """
+        if not isinstance(powers, Mapping) or not powers:
+            raise TypeError(f"powers must be a non-empty mapping {{p: a_p}}, got {powers!r}")
+        weight = 1.0 if check_normalization(normalization) == "abc" else _CK_WEIGHT
+        coefficients, exact = {}, {}
+        for p, a in powers.items():
+            p = check_degree(p, "the power p in powers")
+            a = float(a)
+            if not (math.isfinite(a) and a >= 0):
+                raise ValueError(f"powers: a_{p} must be a finite number >= 0, got {a}")
+            if a > 0:
+                coefficients[p], exact[p] = math.sqrt(a / weight), a
+        if not coefficients:
+            raise ValueError("powers: at least one a_p must be > 0")
+        model = cls(coefficients, normalization)
+        model._powers = dict(sorted(exact.items()))  # the a_p as given, not re-squared
+        return model
+
+    @classmethod
+    def pure(cls, p: int, normalization: str = "abc") -> PSpinCovariance:
+        """The pure p-spin model: ``ξ = q^p`` (ABC) or ``q^p / 2`` (CK)."""
+        return cls({check_degree(p): 1.0}, normalization)
+
+    @property
+    def powers(self) -> dict[int, float]:
+        """``{p: a_p}`` with ``ξ(q) = Σ_p a_p q^p`` (the weight w folded in)."""
+        exact = getattr(self, "_powers", None)
+        return dict(exact) if exact is not None else {p: self._weight * c * c
+                                                      for p, c in self.coefficients.items()}
+
+    @property
+    def array(self) -> np.ndarray:
+        """Dense ``a[p]`` of ``ξ(q) = Σ_p a_p q^p``, shape (max p + 1,) (a new array)."""
+        a = np.zeros(max(self.coefficients) + 1)
+        for p, ap in self.powers.items():
+            a[p] = ap
+        return a
 
     def __repr__(self):
         return f"PSpinCovariance({dict(self.coefficients)!r}, normalization={self.normalization!r})"
@@ -198,6 +248,14 @@ def threshold_energy(p: int, normalization: str = "abc") -> float:
     return -_e_infinity(check_degree(p)) * _energy_scale(normalization)
 
 
+def _energies(u) -> np.ndarray:
+    """``u`` as a float64 array of finite energies per spin, or a ValueError."""
+    u = np.asarray(u, dtype=np.float64)
+    if not np.all(np.isfinite(u)):
+        raise ValueError("u (energy per spin) must be finite; got NaN or inf")
+    return u
+
+
 def I1(u, p: int):
     """ABC's function ``I_1(u) = −(u/E_∞²) sqrt(u² − E_∞²) − ln(−u + sqrt(u² − E_∞²)) + ln E_∞``.
 
@@ -210,7 +268,7 @@ def I1(u, p: int):
         If some ``u > −E_∞``.
     """
     p = check_degree(p)
-    u = np.asarray(u, dtype=np.float64)
+    u = _energies(u)
     e_inf = _e_infinity(p)
     if np.any(u > -e_inf * (1 - 1e-14)):  # allow rounding at the edge
         raise ValueError(f"I1 is defined for u <= -E_inf = {-e_inf:.10g}; got max u = {u.max():.10g}")
@@ -245,7 +303,7 @@ def complexity_by_index(u, k: int, p: int):
     p = check_degree(p)
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
         raise ValueError(f"k must be an integer >= 0, got {k!r}")
-    u = np.asarray(u, dtype=np.float64)
+    u = _energies(u)
     e_inf = _e_infinity(p)
     i1 = _i1(np.minimum(u, -e_inf), e_inf)
     below = 0.5 * math.log(p - 1) - (p - 2) / (4 * (p - 1)) * u**2 - (k + 1) * i1
@@ -263,7 +321,7 @@ def complexity(u, p: int):
     Auffinger, Ben Arous & Černý, CPAM 66, 165 (2013), Theorem 2.5.
     """
     p = check_degree(p)
-    u = np.asarray(u, dtype=np.float64)
+    u = _energies(u)
     e_inf = _e_infinity(p)
     smooth = 0.5 * math.log(p - 1) - (p - 2) * u**2 / (4 * (p - 1))
     out = np.where(u <= -e_inf, smooth - _i1(np.minimum(u, -e_inf), e_inf), smooth)

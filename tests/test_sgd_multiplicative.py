@@ -1,0 +1,110 @@
+"""The multiplicative-noise quadratic model: exact E f of SGD and of the SMEs, blow-up rates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sgdsde.integrators import EulerMaruyama
+from sgdsde.save import SaveAt
+from sgdsde.sgd.exact import MultiplicativeQuadraticModel
+from sgdsde.simulate import simulate
+
+H = np.array([[1.5, 0.5], [0.5, 1.5]])  # eigenvalues 1 and 2
+X0 = np.array([3.0, -1.0])
+
+
+@pytest.fixture(scope="module")
+def model():
+    return MultiplicativeQuadraticModel(H, noise_scale=1.5)
+
+
+def test_exact_sgd_expectation_matches_monte_carlo_sgd():
+    # σ = 0.5 keeps the law of f(x_k) light-tailed enough for a sharp Monte Carlo mean
+    model = MultiplicativeQuadraticModel(H, noise_scale=0.5)
+    m, eta, k = 40_000, 0.2, 10
+    traj = model.run_sgd(np.tile(X0, (m, 1)), eta, k, seed=3, record_every=5)
+    loss = traj.observables["loss"]  # (records, M)
+    exact = model.expected_loss_sgd(X0, eta, traj.steps)
+    # 5 SE at every record, SE = sd/sqrt(M) (independent runs; exact at step 0)
+    se = loss.std(axis=1, ddof=1) / math.sqrt(m)
+    assert np.all(np.abs(loss.mean(axis=1) - exact) <= 5 * se + 1e-12)
+    # the Monte Carlo resolves the order-1 SME's error at this η (> 10 SE apart)
+    sme1 = model.expected_loss_sme(X0, eta, traj.ts[-1], order=1)
+    assert abs(loss[-1].mean() - sme1) > 10 * se[-1]
+    np.testing.assert_allclose(model.landscape.energy(traj.final), loss[-1], rtol=1e-12)
+
+
+def test_sgd_noise_has_the_stated_mean_and_covariance(model):
+    # One step from x: mean −ηHx, covariance η²σ² Q diag(λ² c²) Qᵀ (c = Qᵀx); 5 SE per entry.
+    m, eta = 200_000, 0.1
+    x = model.run_sgd(np.tile(X0, (m, 1)), eta, 1, seed=5).final
+    step = (x - X0) / eta
+    np.testing.assert_allclose(step.mean(axis=0), -H @ X0, atol=5 * step.std(axis=0).max() / math.sqrt(m))
+    c = model.eigenvectors.T @ X0
+    q = model.eigenvectors
+    cov = model.noise_scale**2 * q @ np.diag((model.eigenvalues * c) ** 2) @ q.T
+    # SE of a covariance entry ≈ sqrt((C_ii C_jj + C_ij²)/M) (Gaussian fourth moments)
+    se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / m)
+    assert np.all(np.abs(np.cov(step.T) - cov) <= 5 * se)
+
+
+@pytest.mark.parametrize("order, band", [(1, (0.9, 1.1)), (2, (1.9, 2.1))])
+def test_weak_order_of_the_exact_formulas(model, order, band):
+    etas = np.array([0.02, 0.01, 0.005, 0.0025])
+    errors = [abs(model.expected_loss_sgd(X0, e, round(1 / e)) - model.expected_loss_sme(X0, e, 1.0, order))
+              for e in etas]
+    assert band[0] < np.polyfit(np.log(etas), np.log(errors), 1)[0] < band[1]
+
+
+def test_divergence_learning_rates(model):
+    lam, s2 = 2.0, 1.5**2
+    assert model.divergence_lr("sgd") == pytest.approx(2 / (lam * (1 + s2)))
+    assert model.divergence_lr(1) == pytest.approx(2 / (lam * s2))
+    assert model.divergence_lr(2) == pytest.approx(2 / (lam * (s2 - 1)))
+    assert model.divergence_lr("sgd") < model.divergence_lr(1) < model.divergence_lr(2)
+    assert MultiplicativeQuadraticModel(H, 0.5).divergence_lr(2) == math.inf
+    # at each threshold the stiff direction neither grows nor shrinks; just beyond, E f grows
+    eta = model.divergence_lr("sgd")
+    assert model.growth_factor_sgd(eta).max() == pytest.approx(1.0)
+    assert model.expected_loss_sgd(X0, eta * 1.01, 2000) > model.expected_loss_sgd(X0, eta * 1.01, 0)
+    assert model.expected_loss_sme(X0, eta * 1.01, 2000 * eta, order=1) < 1e-6  # the SME still converges
+    for order in (1, 2):
+        assert model.growth_rate_sme(model.divergence_lr(order), order).max() == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_core_integrators_run_the_multiplicative_sme(model, order):
+    m, eta, dt, n = 20_000, 0.2, 0.01, 100
+    traj = simulate(model.sme(eta, order), EulerMaruyama(), np.tile(X0, (m, 1)), dt=dt, n_steps=n, seed=4,
+                    progress=False, save=SaveAt(every=n, observables={"loss": model.landscape.energy}))
+    loss = traj.observables["loss"][-1]
+    # Euler–Maruyama on dc = −a c dt + b c dW multiplies E c² by exactly (1 − a dt)² + b² dt per step
+    lam, c = model.eigenvalues, model.eigenvectors.T @ X0
+    a = lam if order == 1 else lam + 0.5 * eta * lam**2
+    em_exact = 0.5 * np.sum(lam * c**2 * ((1 - a * dt) ** 2 + eta * (1.5 * lam) ** 2 * dt) ** n)
+    se = loss.std(ddof=1) / math.sqrt(m)
+    assert abs(loss.mean() - em_exact) <= 5 * se
+    # and that discretisation converges to the SME's closed form: O(dt) relative gap
+    sme_exact = model.expected_loss_sme(X0, eta, n * dt, order)
+    assert abs(em_exact / sme_exact - 1) < 4 * dt * (a**2).max()
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="noise_scale"):
+        MultiplicativeQuadraticModel(H, 0.0)
+    with pytest.raises(ValueError, match="positive definite"):
+        MultiplicativeQuadraticModel(np.diag([1.0, -1.0]))
+    model = MultiplicativeQuadraticModel(H)
+    with pytest.raises(ValueError, match="which"):
+        model.divergence_lr(3)
+    with pytest.raises(ValueError, match="order"):
+        model.expected_loss_sme(X0, 0.1, 1.0, order=3)
+    with pytest.raises(ValueError, match="lr"):
+        model.expected_loss_sgd(X0, -0.1, 3)
+    with pytest.raises(ValueError, match="x0"):
+        model.expected_loss_sgd(np.ones(3), 0.1, 3)
+    with pytest.raises(ValueError, match="n_steps"):
+        model.run_sgd(np.ones((2, 2)), 0.1, -1)
