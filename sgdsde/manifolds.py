@@ -54,6 +54,13 @@ class Manifold:
         """
         raise NotImplementedError
 
+    @staticmethod
+    def _count(n_particles) -> int:
+        if (isinstance(n_particles, bool) or not isinstance(n_particles, (int, np.integer))
+                or n_particles < 1):
+            raise ValueError(f"n_particles must be an integer >= 1, got {n_particles!r}")
+        return int(n_particles)
+
     def _dim(self, dim):
         dim = self.dim if dim is None else dim
         if dim is None:
@@ -85,8 +92,8 @@ class Euclidean(Manifold):
 
     def random(self, n_particles, dim=None, seed=None, dtype=np.float64):
         """Standard normal points (the reference law of flat space here), shape (M, dim)."""
-        return normals(resolve_seed(seed), np.arange(n_particles), 0, self._dim(dim), stream=STREAM_USER,
-                       dtype=dtype)
+        return normals(resolve_seed(seed), np.arange(self._count(n_particles)), 0, self._dim(dim),
+                       stream=STREAM_USER, dtype=dtype)
 
     def __repr__(self):
         return "Euclidean()"
@@ -173,7 +180,8 @@ class Sphere(Manifold):
 
     def random(self, n_particles, dim=None, seed=None, dtype=np.float64):
         """Points uniform on the sphere (normalised Gaussians), shape (M, dim)."""
-        g = normals(resolve_seed(seed), np.arange(n_particles), 0, self._dim(dim), stream=STREAM_USER)
+        g = normals(resolve_seed(seed), np.arange(self._count(n_particles)), 0, self._dim(dim),
+                    stream=STREAM_USER)
         return self.retract(g).astype(dtype, copy=False)
 
     def __repr__(self):

@@ -86,7 +86,7 @@ def test_energy_and_grad_agree_with_separate_calls(model):
 def test_riemannian_gradient_is_derivative_along_geodesics(model):
     x = _points(model)
     v = _tangent(x, seed=1)
-    rg = model.riemannian_grad(x)
+    rg = model.riemannian_gradient(x)
     np.testing.assert_allclose(np.sum(rg * x, axis=1), 0, atol=1e-12)  # tangent
     h = 1e-3  # fourth-order stencil along the curve; error ~ h⁴ |H⁽⁵⁾| + ulp/h ~ 1e-11
     f = [model.energy(_geodesic(x, v, t * h)) for t in (-2, -1, 1, 2)]
@@ -259,7 +259,7 @@ def test_float32_model_keeps_float32_and_matches_float64():
     x = m64.manifold.random(6, 40, seed=1)
     x32 = x.astype(np.float32)
     assert m32.couplings[3].dtype == np.float32 and m32.memory_bytes == 40**3 * 4
-    for method in ("energy", "grad", "riemannian_grad", "hessian"):
+    for method in ("energy", "grad", "riemannian_gradient", "hessian"):
         out32 = getattr(m32, method)(x32)
         assert out32.dtype == np.float32, method
         ref = getattr(m64, method)(x)
@@ -360,7 +360,7 @@ def test_bad_mixture_arguments(coefficients, error, match):
 def test_points_off_the_sphere_are_refused():
     model = SphericalPSpin(10, 3)
     x = _points(model, m=2)
-    for method in (model.riemannian_grad, model.riemannian_hessian):
+    for method in (model.riemannian_gradient, model.riemannian_hessian):
         with pytest.raises(ValueError, match=r"must lie on the sphere \|x\| = 3.16228"):
             method(1.01 * x)
     with pytest.raises(ValueError, match="y must lie on the sphere"):

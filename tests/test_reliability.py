@@ -4,15 +4,21 @@ classes with their own module tests (0-4, 6-8, 13, 16) are covered there."""
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pytest
 
 import sgdsde as sd
+from sgdsde import backends
+from sgdsde._extras import MissingExtraError
+from sgdsde.fokker_planck import Grid
 from sgdsde.landscapes import DoubleWell, SphericalPSpin
 from sgdsde.landscapes.networks import LinearRegression
-from sgdsde.landscapes.toy import Quadratic
-from sgdsde.manifolds import Sphere
-from sgdsde.measure import escape_rate, hessian_spectrum, histogram_entropy
+from sgdsde.landscapes.toy import Quadratic, Rugged
+from sgdsde.manifolds import Euclidean, Sphere
+from sgdsde.measure import effective_sample_size, escape_rate, hessian_spectrum, histogram_entropy
 from sgdsde.sgd import lyapunov_covariance
 from sgdsde.sgd.noise import gradient_covariance, noise_to_signal, noise_trace
 from sgdsde.theory import complexity, ou_moments, ou_transition
@@ -117,3 +123,98 @@ def test_state_dependent_noise_must_be_a_product_with_xi():
     a, b = _run(good), _run(sd.MatrixNoise([[0.3]]))
     np.testing.assert_allclose(a.final, b.final, rtol=0.2)  # x ≈ 0: B(x) ≈ 0.3 over t = 0.05
     assert not np.array_equal(a.final, b.final)
+
+
+# ---------------------------------------------- class 4 (remainder): arguments truncated or ignored
+@pytest.mark.parametrize("cls", [DoubleWell, Rugged])
+def test_non_integer_dimension_raises(cls):
+    with pytest.raises(ValueError, match="dim must be an integer >= 1, got 2.5"):  # became 2
+        cls(dim=2.5)
+    with pytest.raises(ValueError, match="dim must be an integer >= 1"):
+        Quadratic.isotropic(2.5)
+
+
+@pytest.mark.parametrize("manifold", [Sphere(1.0, dim=3), Euclidean(dim=3)])
+@pytest.mark.parametrize("count", [-1, 0, 2.5])
+def test_random_points_need_a_positive_count(manifold, count):
+    with pytest.raises(ValueError, match="n_particles must be an integer >= 1"):  # (0, 3) for -1
+        manifold.random(count, seed=0)
+
+
+# ------------------------------------------------------------ class 9: raw NumPy errors named
+@pytest.mark.parametrize("matrix", [np.zeros((0, 0)), []])
+def test_quadratic_of_an_empty_matrix_names_the_matrix(matrix):
+    # was "zero-size array to reduction operation maximum which has no identity"
+    with pytest.raises(ValueError, match="matrix must be a square matrix with at least one row"):
+        Quadratic(matrix)
+
+
+@pytest.mark.parametrize(("bounds", "n_cells", "match"), [
+    ([(-1, 1), (0, 1)], (10, 10, 10), "bounds give 2 axis/axes, n_cells .* gives 3"),
+    ((-1, 1), (10, 10), "bounds give 1 axis/axes, n_cells .* gives 2"),
+    ([(-1, 1, 3), (0, 1)], (10, 10), "bounds must be .lower, upper. or a sequence of such pairs"),
+])
+def test_grid_whose_shape_and_bounds_disagree(bounds, n_cells, match):
+    # was "operands could not be broadcast together with remapped shapes ..."
+    with pytest.raises(ValueError, match=match):
+        Grid(bounds, n_cells)
+
+
+def test_state_dependent_noise_of_the_wrong_shape_names_the_callback():
+    # was "x must have shape (n_particles, 1), got (4, 3)" from the landscape, a step later
+    with pytest.raises(ValueError, match=r"noise callback .* shape \(4, 1\) of x, got shape \(4, 3\)"):
+        _run(sd.StateDependentNoise(lambda x, xi: np.repeat(xi, 3, axis=1), 1))
+
+
+def test_ou_transition_parameters():
+    rng = np.random.default_rng(0)
+    xi = rng.standard_normal(200_000)
+    # k < 0 is the repelling OU process: Var = T (e^{2|k|h} − 1)/|k| (= 2.6 here), checked on
+    # 2e5 normals: the sample variance has relative SE sqrt(2/n) = 0.3 %, tolerance 5 SE
+    k, temperature, h = -1.0, 0.7, 0.5
+    step = ou_transition(np.zeros_like(xi), k, temperature, h, xi)
+    exact = temperature * np.expm1(2 * abs(k) * h) / abs(k)
+    assert step.var() == pytest.approx(exact, rel=5 * np.sqrt(2 / xi.size))
+    assert ou_transition(1.0, k, temperature, h, 0.0) == pytest.approx(np.e**0.5)
+    for kwargs, match in [({"h": -0.1}, "h must be >= 0"),
+                          ({"stiffness": np.nan}, "stiffness must be finite"),
+                          ({"temperature": -1.0}, "temperature must be >= 0")]:
+        args = {"stiffness": 1.0, "temperature": 0.5, "h": 0.1} | kwargs
+        with pytest.raises(ValueError, match=match):
+            ou_transition(1.0, args["stiffness"], args["temperature"], args["h"], 0.3)
+
+
+# ----------------------------------------------------------------- class 10: misleading messages
+def test_nan_from_the_noise_callback_is_not_blamed_on_dt():
+    # was DivergenceError "... The step dt = 0.01 is probably too large for this landscape"
+    noise = sd.StateDependentNoise(lambda x, xi: np.where(x > -1, np.nan, 1.0) * xi, 1)
+    with pytest.raises(ValueError, match="noise callback fn.x, xi. returned NaN or inf for particle 0 "
+                                         "at a finite position"):
+        _run(noise)
+
+
+def test_effective_sample_size_of_a_short_trace_says_it_is_short():
+    # [1, 2, 3] was blamed on anticorrelation; it is positively correlated, only too short
+    with pytest.raises(ValueError, match="trace of 3 records is too short"):
+        effective_sample_size(np.array([1.0, 2.0, 3.0]))
+
+
+def test_cupy_installed_without_a_device_does_not_advise_installing(monkeypatch):
+    """A CuPy whose runtime finds no device: the message says so, with no pip advice."""
+    class CUDARuntimeError(RuntimeError):
+        pass
+
+    def no_device():
+        raise CUDARuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
+        getDeviceCount=no_device, CUDARuntimeError=CUDARuntimeError))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.delitem(sys.modules, "sgdsde.backends.cupy_backend", raising=False)
+    monkeypatch.setattr(backends, "_cache", {})
+    with pytest.raises(ImportError, match="CuPy is installed but found no usable CUDA device") as info:
+        backends.get_backend("cupy")
+    assert "pip install" not in str(info.value)
+    assert not isinstance(info.value, MissingExtraError)
+    monkeypatch.delitem(sys.modules, "sgdsde.backends.cupy_backend", raising=False)

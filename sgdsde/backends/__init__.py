@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 
+from .._extras import MissingExtraError
 from .base import Backend
 
 __all__ = ["Backend", "get_backend", "available_backends", "BACKENDS"]
@@ -35,19 +36,23 @@ def get_backend(name: str | Backend) -> Backend:
     ValueError
         For an unknown name, listing the known ones.
     ImportError
-        When the backend's optional dependency is missing, naming the extra to install.
+        When the backend's optional dependency is missing (a
+        :class:`~sgdsde._extras.MissingExtraError` naming the extra to install), or is
+        installed but cannot run here (no CUDA device: the message says so and does not
+        advise an install).
     """
     if isinstance(name, Backend):
         return name
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
     if name not in _cache:
-        module, cls, extra = BACKENDS[name]
+        module, cls, _extra = BACKENDS[name]
         try:
             _cache[name] = getattr(importlib.import_module(module), cls)()
-        except ImportError as err:
-            hint = f" Install it with: pip install 'sgdsde[{extra}]'." if extra else ""
-            raise ImportError(f"backend {name!r} is not available: {err}.{hint}") from err
+        except MissingExtraError as err:
+            raise MissingExtraError(f"backend {name!r} is not available: {err}", name=err.name) from err
+        except ImportError as err:  # installed, but the machine lacks something (e.g. a GPU)
+            raise ImportError(f"backend {name!r} is not available: {err}") from err
     return _cache[name]
 
 

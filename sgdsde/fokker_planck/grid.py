@@ -58,7 +58,11 @@ class Grid:
     boundary: tuple[str, ...]
 
     def __init__(self, bounds, n_cells, boundary="reflecting"):
-        b = np.asarray(bounds, dtype=np.float64)
+        try:
+            b = np.asarray(bounds, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("bounds must be (lower, upper) or a sequence of such pairs, "
+                             f"got {bounds!r}") from None
         if b.ndim == 1:
             b = b[None, :]
         if b.ndim != 2 or b.shape[1] != 2:
@@ -69,7 +73,11 @@ class Grid:
             raise ValueError(f"the Fokker–Planck grid supports 1 or 2 dimensions, got {ndim}")
         if not np.all(np.isfinite(b)) or np.any(b[:, 1] <= b[:, 0]):
             raise ValueError(f"bounds must be finite with lower < upper on every axis, got {b.tolist()}")
-        n = np.broadcast_to(np.asarray(n_cells), (ndim,))
+        n = np.asarray(n_cells)
+        if n.ndim > 1 or n.size not in (1, ndim):
+            raise ValueError(f"n_cells must be one integer or one per axis: bounds give {ndim} "
+                             f"axis/axes, n_cells {n_cells!r} gives {n.size}")
+        n = np.broadcast_to(n.ravel(), (ndim,))
         if n.dtype.kind not in "iu" or np.any(n < 3):
             raise ValueError(f"n_cells must be an integer >= 3 (or one per axis), got {n_cells!r}")
         walls = (boundary,) * ndim if isinstance(boundary, str) else tuple(boundary)

@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..backends._numba_random import LANES, fill_noise_lanes, uniform_at
+from .._random_numba import LANES, fill_noise_lanes, uniform_at
 from ..landscapes._toy_numba import lanes_energy, lanes_grad
 from ..random import STREAM_ACCEPT, STREAM_NOISE
 

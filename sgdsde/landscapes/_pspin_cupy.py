@@ -88,7 +88,7 @@ def device_couplings(n: int, p: int, seed: int, dtype=np.float32):
     """
     import cupy
 
-    from ..backends.cupy_backend import pspin_module, ziggurat_tables
+    from .._cuda import compiled, ziggurat_tables
 
     n, p = _check_model(n, p)
     dtype = np.dtype(dtype)
@@ -101,12 +101,13 @@ def device_couplings(n: int, p: int, seed: int, dtype=np.float32):
         raise MemoryError(f"the p-spin couplings need {need / 2**30:.1f} GiB (N = {n}, p = {p}, "
                           f"{dtype}); the device has {free / 2**30:.1f} GiB free")
     j = cupy.empty((n,) * p, dtype=dtype)
-    kernel = pspin_module(dtype).get_function(f"pspin_couplings<{_ctype(dtype)}>")
+    kernel = compiled(cupy, "pspin.cu", (f"pspin_couplings<{_ctype(dtype)}>",)).get_function(
+        f"pspin_couplings<{_ctype(dtype)}>")
     threads = 256
     blocks = min((total + threads - 1) // threads, 65535 * 8)
     kernel((blocks,), (threads,), (j, np.int64(total), np.int32(n), np.int32(p),
                                    np.uint64(rnd.resolve_seed(seed)), np.uint32(STREAM_COUPLINGS),
-                                   *ziggurat_tables()))
+                                   *ziggurat_tables(cupy)))
     return j
 
 

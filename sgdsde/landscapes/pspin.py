@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping
 
 import numba
@@ -290,11 +291,17 @@ class _SphericalSpinGlass(Landscape):
         self.manifold.check(x, name, rtol=max(1e-6, 100 * np.finfo(x.dtype).eps))
         return x
 
-    def riemannian_grad(self, x: np.ndarray) -> np.ndarray:
+    def riemannian_gradient(self, x: np.ndarray) -> np.ndarray:
         """Gradient on the sphere ``P∇H = ∇H − (σ·∇H/N) σ``, shape (M, N); x on the sphere."""
         x = self._on_sphere(x, "x")
         g = self.grad(x)
         return g - (np.einsum("mi,mi->m", x, g) / self.n)[:, None] * x
+
+    def riemannian_grad(self, x: np.ndarray) -> np.ndarray:
+        """Deprecated name of :meth:`riemannian_gradient`."""
+        warnings.warn("riemannian_grad is deprecated; use riemannian_gradient", DeprecationWarning,
+                      stacklevel=2)
+        return self.riemannian_gradient(x)
 
     def riemannian_hessian(self, x: np.ndarray) -> np.ndarray:
         """Hessian on the sphere ``P∇²H P − (σ·∇H/N) P``, shape (M, N, N); x on the sphere.

@@ -94,12 +94,19 @@ def autocorrelation_function(trace, max_lag: int | None = None) -> np.ndarray:
     return rho[: max_lag + 1]
 
 
-def _sokal(rho: np.ndarray, c: float) -> np.ndarray:
-    """τ̂ at Sokal's window for each row of ρ̂ (k, n_lags): the smallest M ≥ c τ̂(M)."""
+def _sokal(rho: np.ndarray, c: float, with_window: bool = False):
+    """τ̂ at Sokal's window for each row of ρ̂ (k, n_lags): the smallest M ≥ c τ̂(M).
+
+    Where no lag satisfies the rule the window is the whole trace; ``with_window=True`` also
+    returns the windows M.  A window at the last lag flags a trace too short for its
+    correlations: summed over all lags, the ρ̂ of a mean-subtracted trace gives τ̂ = 0
+    exactly, whatever the process.
+    """
     taus = 2.0 * np.cumsum(rho, axis=1) - 1.0  # τ̂(M) = 1 + 2 Σ_{t=1}^{M} ρ̂(t)
     ok = np.arange(taus.shape[1]) >= c * taus
     window = np.where(ok.any(axis=1), np.argmax(ok, axis=1), taus.shape[1] - 1)
-    return taus[np.arange(taus.shape[0]), window]
+    tau = taus[np.arange(taus.shape[0]), window]
+    return (tau, window) if with_window else tau
 
 
 def _check_window(c, tol):
@@ -170,6 +177,13 @@ def effective_sample_size(trace, c: float = 5.0, tol: float = 50.0) -> float:
     x = _trace(trace)
     tau = integrated_autocorrelation_time(x, c=c, tol=tol)
     if tau <= 0:
-        raise ValueError(f"the estimated autocorrelation time is {tau:.3g} <= 0 (an anticorrelated "
-                         "trace): the effective sample size is undefined")
+        _, window = _sokal(_mean_acf(x)[None, :], c, with_window=True)
+        if window[0] == x.shape[0] - 1:
+            raise ValueError(f"the trace of {x.shape[0]} records is too short to estimate an "
+                             f"autocorrelation time: Sokal's window reached the last lag, where "
+                             "the mean-subtracted estimate is 0 whatever the correlations; "
+                             "record more times")
+        raise ValueError(f"the estimated autocorrelation time is {tau:.3g} <= 0 over a trace of "
+                         f"{x.shape[0]} records: the trace is anticorrelated at short lags (ρ̂(1) = "
+                         f"{_mean_acf(x)[1]:.3g}), where the effective sample size is undefined")
     return float(x.size / tau)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._extras import require
 from ..random import STREAM_USER, normals, resolve_seed
 
 __all__ = ["Dataset", "teacher_student", "load_digits"]
@@ -116,12 +117,8 @@ def load_digits(n_examples: int | None = None, classes=None, *, center: bool = T
     ImportError
         If scikit-learn (the optional extra ``digits``) is not installed.
     """
-    try:
-        from sklearn.datasets import load_digits as _sk_load_digits
-    except ImportError as err:
-        raise ImportError("load_digits needs scikit-learn, the optional extra 'digits': "
-                          "pip install 'sgdsde[digits]'") from err
-    bunch = _sk_load_digits()
+    datasets = require("sklearn.datasets", "digits", "sgdsde.sgd.load_digits (scikit-learn)")
+    bunch = datasets.load_digits()
     x = bunch.data.astype(np.float64) / 16.0
     y = bunch.target.astype(np.int64)
     if classes is not None:
