@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._checks import real as _finite_number
 from .backends import get_backend
 from .divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_error, initial_scale
 from .integrators.base import Integrator
@@ -20,6 +21,7 @@ from .random import STREAM_VELOCITY, normals, resolve_seed
 from .results import Trajectory
 from .save import SaveAt
 from .sde import LangevinSDE
+from .sharding import simulate_sharded
 
 __all__ = ["simulate"]
 
@@ -95,15 +97,6 @@ def _n_steps(t0, t1, dt, n_steps):
         raise ValueError(f"t1 - t0 = {span:g} is not a whole number of steps dt = {dt:g}; "
                          "pass n_steps= or adjust t1")
     return n
-
-
-def _finite_number(value, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a finite number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    return value
 
 
 def _same(given, own) -> bool:
@@ -237,7 +230,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         Notes.
     client : distributed.Client, optional
         Run the cloud in ``n_shards`` shards of consecutive particles on Dask workers
-        (:func:`sgdsde.distributed.simulate_sharded`; extra ``sgdsde[distributed]``).  The
+        (:func:`sgdsde.sharding.simulate_sharded`; extra ``sgdsde[distributed]``).  The
         result equals the single-process one: the noise is a function of the particle index.
     n_shards : int, optional
         Number of shards (only with ``client``; default: the client's worker threads).
@@ -282,9 +275,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
     if checkpoint is None and checkpoint_every is not None:
         raise ValueError("checkpoint_every= is only used with checkpoint= (a file to write)")
     if client is not None:
-        from .distributed import simulate_sharded
-
-        return simulate_sharded(sde, integrator, x0, client=client, n_shards=n_shards, dt=dt, t1=t1,
+        return simulate_sharded(simulate, sde, integrator, x0, client=client, n_shards=n_shards, dt=dt, t1=t1,
                                 n_steps=n_steps, t0=0.0 if t0 is None else t0, save=save,
                                 backend=backend, seed=seed, v0=v0, checkpoint=checkpoint,
                                 checkpoint_every=checkpoint_every, resume=resume, max_abs=max_abs,
