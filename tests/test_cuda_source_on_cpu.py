@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sgdsde import random as rnd
 from sgdsde.backends.numpy_backend import NumpyBackend
 from sgdsde.integrators.overdamped import EulerMaruyama, Heun
-from sgdsde.landscapes._pspin_cupy import STREAM_COUPLINGS, couplings_reference
+from sgdsde.landscapes._pspin_cupy import coupling_stream, couplings_reference
 from sgdsde.landscapes.toy import DoubleWell, MullerBrown
 from sgdsde.sde import LangevinSDE
 
@@ -304,7 +304,7 @@ def test_divergence_freezes_the_particle_at_the_step_it_left(lib):
 @pytest.mark.parametrize(("n", "p"), [(7, 2), (6, 3), (4, 4)])
 def test_pspin_couplings_equal_reference_bit_for_bit(lib, n, p):
     got = np.empty(n**p)
-    lib.host_couplings(_ptr(got), n**p, n, p, 123, STREAM_COUPLINGS, *map(_ptr, TABLES))
+    lib.host_couplings(_ptr(got), n**p, n, p, 123, coupling_stream(p), *map(_ptr, TABLES))
     want = couplings_reference(n, p, seed=123)
     assert np.array_equal(got.reshape((n,) * p), want)
 

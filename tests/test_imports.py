@@ -34,7 +34,7 @@ LAYERS = (
     ("sgdsde.recorder", "sgdsde.sharding", "sgdsde.simulate"),
     # 7: what is built on the driver
     ("sgdsde.measure", "sgdsde.fokker_planck", "sgdsde.sgd", "sgdsde.distributed",
-     "sgdsde.geometry", "sgdsde.labelled"),
+     "sgdsde.geometry", "sgdsde.labelled", "sgdsde.generalisation", "sgdsde.studies"),
     # 8: applications
     ("sgdsde.validate", "sgdsde.demo", "sgdsde.cli", "sgdsde.__main__", "sgdsde"),
 )
