@@ -10,4 +10,7 @@ Each study is a set of tested library functions behind an example script
   ``parity_gradient_information``.
 * :mod:`.gradient_noise` — noise scale, signal-to-noise and tail indices along training;
   example ``gradient_noise_digits``.
+* :mod:`.flat_activations` — no gradient through a piecewise-constant unit; the paper's
+  non-gradient rule learns (Shalev-Shwartz et al. 2017, section 5); example
+  ``flat_activations``.
 """
