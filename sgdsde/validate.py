@@ -639,7 +639,8 @@ def _fdr_row(momentum: float) -> Callable[[str], Check]:
                      f"⟨θ·∇f⟩ / {rhs} − 1, {kind}, least squares + weight decay, η = {lr:g}, B = 4",
                      "Yaida, ICLR 2019 (arXiv:1810.00004), first FDR; docs/validation.md", 0.0, fdr.relative,
                      fdr.relative_se, N_SE * fdr.relative_se,
-                     f"{N_SE:g} SE, SE by batch means: 10 blocks × {m} runs of {steps} steps after 400 burn-in")
+                     f"{N_SE:g} SE, SE by batch means: 10 blocks × {m} runs of {steps} steps "
+                     "after 400 burn-in")
     row.__name__ = f"fdr_{momentum:g}"
     return row
 
