@@ -179,7 +179,8 @@ def lyapunov_covariance_row(level: str) -> Check:
     measured, se = _stationary_trace(traj.final, 0.0)
     expected = float(np.trace(lyapunov_covariance(_LTE_HESSIAN, _LTE_HESSIAN @ _LTE_HESSIAN, eta)))
     return Check("lyapunov_covariance", f"Tr Σ of the order-1 SME, η = {eta}",
-                 "Mandt, Hoffman & Blei, JMLR 2017, eq. 13; docs/theory.md §2", expected, measured, se, N_SE * se,
+                 "Mandt, Hoffman & Blei, JMLR 2017, eq. 13; docs/theory.md §2",
+                 expected, measured, se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd(|x|²)/sqrt(M), M = {m}")
 
 
@@ -226,7 +227,8 @@ def least_squares_covariance_row(level: str) -> Check:
     expected = float(np.trace(sgd_stationary_covariance(loss, eta, batch)))
     return Check("sgd_covariance_least_squares",
                  f"Tr Σ of minibatch SGD on least squares, η = {eta}, B = {batch}",
-                 "exact discrete SGD with multiplicative noise (sgd.exact); docs/theory.md §2", expected, measured,
+                 "exact discrete SGD with multiplicative noise (sgd.exact); docs/theory.md §2",
+                 expected, measured,
                  se, N_SE * se, f"{N_SE:g} SE, SE = sd(|δ|²)/sqrt(M), M = {m}")
 
 
@@ -379,7 +381,8 @@ def fokker_planck_boltzmann(level: str) -> Check:
     exact = boltzmann_density_1d(lambda y: (y * y - 1) ** 2, temperature, grid.axes[0], bounds=(-2.5, 2.5))
     measured = float(grid.integrate(np.abs(fp.stationary() - exact)))
     return Check("fp_boltzmann", f"∫|p_∞ − e^(−U/T)/Z| dx, double well, T = {temperature}",
-                 "Scharfetter–Gummel exact discrete Boltzmann state, docs/theory.md §5", 0.0, measured, 0.0, 1e-9,
+                 "Scharfetter–Gummel exact discrete Boltzmann state, docs/theory.md §5",
+                 0.0, measured, 0.0, 1e-9,
                  "1e-9: rounding of the sparse LU solve and of the quadrature of Z (the scheme's zero-flux "
                  "state is exactly Boltzmann at the nodes)")
 
@@ -475,7 +478,8 @@ def pspin_paramagnetic_energy(level: str) -> Check:
     per_draw = np.array(per_draw)
     se = float(per_draw.std(ddof=1) / math.sqrt(draws))
     return Check("pspin_paramagnetic_energy", f"energy per spin, Langevin p = 3 at T = 1.5 T_d (N = {n})",
-                 "annealed paramagnet −ξ(1)/T, docs/theory.md §4", float(paramagnetic_energy(temperature, p=3)),
+                 "annealed paramagnet −ξ(1)/T, docs/theory.md §4",
+                 float(paramagnetic_energy(temperature, p=3)),
                  float(per_draw.mean()), se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd over {draws} coupling draws / sqrt(draws) ({m} particles each, "
                  f"time average over {t_eq:g} ≤ t ≤ {t1:g}, Leimkuhler–Matthews dt = {dt:g})")
@@ -639,7 +643,8 @@ def _fdr_row(momentum: float) -> Callable[[str], Check]:
                      f"⟨θ·∇f⟩ / {rhs} − 1, {kind}, least squares + weight decay, η = {lr:g}, B = 4",
                      "Yaida, ICLR 2019 (arXiv:1810.00004), first FDR; docs/validation.md", 0.0, fdr.relative,
                      fdr.relative_se, N_SE * fdr.relative_se,
-                     f"{N_SE:g} SE, SE by batch means: 10 blocks × {m} runs of {steps} steps after 400 burn-in")
+                     f"{N_SE:g} SE, SE by batch means: 10 blocks × {m} runs of {steps} steps "
+                     "after 400 burn-in")
     row.__name__ = f"fdr_{momentum:g}"
     return row
 

@@ -186,8 +186,12 @@ class Integrator:
             raise ValueError(f"{self.name} is defined on Euclidean space only; got {sde.manifold!r}")
 
     def init_state(self, sde, x: np.ndarray, v: np.ndarray | None) -> State:
-        """The state before the first step (computes any cache the scheme carries)."""
-        return State(x=x, v=v)
+        """The state before the first step (computes what the scheme carries).
+
+        ``v`` is kept for underdamped schemes only (a run continued from an underdamped one
+        may pass its velocities to an overdamped scheme, which has none).
+        """
+        return State(x=x, v=v if self.underdamped else None)
 
     def step(self, sde, state: State, n: int, dt: float, noise: NoiseSource) -> None:
         """Advance ``state`` in place from step ``n`` to ``n + 1`` (NumPy reference)."""
