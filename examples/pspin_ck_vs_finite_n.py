@@ -37,11 +37,11 @@ from sgdsde.save import SaveAt  # noqa: E402
 from sgdsde.sde import LangevinSDE  # noqa: E402
 from sgdsde.simulate import simulate  # noqa: E402
 from sgdsde.theory.cugliandolo_kurchan import (  # noqa: E402
-    Covariance,
     compare_finite_n,
     solve_ck,
     threshold_energy_at,
 )
+from sgdsde.theory.pspin import PSpinCovariance  # noqa: E402
 
 T_D = math.sqrt(3 / 4)
 
@@ -204,7 +204,7 @@ def main(argv=None):
         parser.error("--samples takes one count >= 1, or one per size")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    xi = Covariance.pure(3)
+    xi = PSpinCovariance.pure(3)
     fig, axes = plt.subplots(len(args.temperatures), 3, figsize=(16, 4.2 * len(args.temperatures)),
                              squeeze=False, gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
     colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(args.sizes)))

@@ -21,6 +21,8 @@ EXTRAS = {
     "digits": ("sklearn",),
     "distributed": ("dask", "distributed"),
     "bench": ("torch", "torchsde", "fplanck"),
+    "xarray": ("xarray", "h5netcdf", "h5py"),
+    "jax": ("jax", "jaxlib"),
 }
 
 

@@ -32,11 +32,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ._extras import require
 from .results import Trajectory
 
 __all__ = ["trajectory_to_xarray", "trajectory_from_xarray", "sweep_to_xarray"]
 
-_EXTRA = "pip install 'sgdsde[xarray]'"
 _META = "sgdsde_metadata"
 _KIND = "sgdsde_kind"
 # observable dimensions from the built-in observables of SaveAt (sgdsde.save)
@@ -45,11 +45,7 @@ _BUILTIN_DIMS = {"energy": ("particle",), "kinetic_energy": ("particle",), "mean
 
 
 def _xarray():
-    try:
-        import xarray
-    except ImportError as err:
-        raise ImportError(f"labelled results need xarray (and h5netcdf to write netCDF): {_EXTRA}") from err
-    return xarray
+    return require("xarray", "xarray", "sgdsde.labelled (labelled results)")
 
 
 def _json_default(o):

@@ -9,6 +9,7 @@ space, the images are retracted after every step and lengths are chords.
 
 Nudged elastic band (Henkelman, Uberuaga & Jónsson, J. Chem. Phys. 113, 9901 (2000);
 Henkelman & Jónsson, J. Chem. Phys. 113, 9978 (2000))
+
     Image i feels ``−∇U`` without its component along the local tangent τ_i, plus a spring
     force ``k (|x_{i+1} − x_i| − |x_i − x_{i−1}|) τ_i`` along τ_i only, which keeps the images
     evenly spaced without cutting corners.  τ_i is the *upwind* tangent (towards the higher

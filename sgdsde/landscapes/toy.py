@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import positive as _positive
 from . import _toy_numba as K
 from .base import Landscape
 
@@ -19,6 +20,7 @@ __all__ = [
     "MullerBrown",
     "Rugged",
     "NonConservative",
+    "NarrowWideWells",
 ]
 
 
@@ -49,13 +51,6 @@ def _center(center, dim: int) -> np.ndarray:
     if c.shape != (dim,) or not np.all(np.isfinite(c)):
         raise ValueError(f"center must be a finite vector of length {dim}, got shape {c.shape}")
     return c
-
-
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
 
 
 # The fused kernels do the dense matrix-vector product of every particle in SIMD lanes (64
@@ -362,3 +357,88 @@ class NonConservative(Landscape):
 
     def __repr__(self):
         return f"NonConservative(dim={self.dim})"
+
+
+class NarrowWideWells(Landscape):
+    """A deep narrow Gaussian well and a shallower wide one along x₀, in a soft bowl.
+
+    ``U(x) = −A_n g((x₀ − c_n)/w_n) − A_w g((x₀ − c_w)/w_w) + ½ κ |x|²``,  ``g(z) = exp(−z²/2)``.
+
+    The energy minimum is the narrow well (depth A_n > A_w), but at temperature T its basin
+    holds probability ``∝ w_n e^{A_n/T}`` against ``w_w e^{A_w/T}`` for the wide one (widths
+    w, Laplace), so above ``T* ≈ (A_n − A_w) / ln(w_w/w_n)`` the wide well has the lower free
+    energy: the landscape on which local entropy (Chaudhari et al., Entropy-SGD, ICLR 2017,
+    arXiv:1611.01838) prefers the wide minimum while the energy prefers the narrow one.
+    The curvature at the narrow bottom is about ``A_n/w_n²``.
+
+    Parameters
+    ----------
+    dim : int
+        d ≥ 1; coordinates beyond x₀ feel only the bowl.
+    narrow_depth, wide_depth : float
+        A_n > A_w > 0 (energy units).
+    narrow_width, wide_width : float
+        0 < w_n < w_w (length units).
+    narrow_center, wide_center : float
+        c_n ≠ c_w along x₀.
+    stiffness : float
+        κ > 0 of the confining bowl.
+    """
+
+    def __init__(self, dim: int = 1, narrow_depth: float = 1.0, wide_depth: float = 0.6,
+                 narrow_width: float = 0.1, wide_width: float = 0.6, narrow_center: float = -1.0,
+                 wide_center: float = 1.0, stiffness: float = 0.1):
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+        self.dim = int(dim)
+        self.narrow_depth = _positive(narrow_depth, "narrow_depth")
+        self.wide_depth = _positive(wide_depth, "wide_depth")
+        if self.wide_depth >= self.narrow_depth:
+            raise ValueError(f"wide_depth must be < narrow_depth = {self.narrow_depth}, got {wide_depth}")
+        self.narrow_width = _positive(narrow_width, "narrow_width")
+        self.wide_width = _positive(wide_width, "wide_width")
+        if self.narrow_width >= self.wide_width:
+            raise ValueError(f"narrow_width must be < wide_width = {self.wide_width}, got {narrow_width}")
+        self.narrow_center, self.wide_center = float(narrow_center), float(wide_center)
+        if not (np.isfinite(self.narrow_center) and np.isfinite(self.wide_center)) \
+                or self.narrow_center == self.wide_center:
+            raise ValueError("narrow_center and wide_center must be finite and distinct")
+        self.stiffness = _positive(stiffness, "stiffness")
+
+    def _wells(self, x0):
+        zn = (x0 - self.narrow_center) / self.narrow_width
+        zw = (x0 - self.wide_center) / self.wide_width
+        return zn, self.narrow_depth * np.exp(-0.5 * zn * zn), zw, self.wide_depth * np.exp(-0.5 * zw * zw)
+
+    def energy(self, x):
+        x = self._check(x)
+        _, gn, _, gw = self._wells(x[:, 0])
+        return -gn - gw + 0.5 * self.stiffness * np.sum(x * x, axis=1)
+
+    def grad(self, x):
+        x = self._check(x)
+        zn, gn, zw, gw = self._wells(x[:, 0])
+        g = self.stiffness * x
+        g[:, 0] += gn * zn / self.narrow_width + gw * zw / self.wide_width
+        return g
+
+    def hessian(self, x):
+        x = self._check(x)
+        zn, gn, zw, gw = self._wells(x[:, 0])
+        h = np.zeros((x.shape[0], self.dim, self.dim), dtype=x.dtype)
+        idx = np.arange(self.dim)
+        h[:, idx, idx] = self.stiffness
+        h[:, 0, 0] += gn * (1 - zn * zn) / self.narrow_width**2 + gw * (1 - zw * zw) / self.wide_width**2
+        return h
+
+    def minima(self) -> np.ndarray:
+        """The narrow and the wide minimum, shape (2, d), polished by Newton along x₀."""
+        pts = np.zeros((2, self.dim))
+        pts[:, 0] = [self.narrow_center, self.wide_center]
+        for _ in range(50):
+            pts[:, 0] -= self.grad(pts)[:, 0] / self.hessian(pts)[:, 0, 0]
+        return pts
+
+    def __repr__(self):
+        return (f"NarrowWideWells(dim={self.dim}, narrow=({self.narrow_depth}, {self.narrow_width}), "
+                f"wide=({self.wide_depth}, {self.wide_width}))")

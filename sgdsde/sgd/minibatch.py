@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive as _positive
 from ..divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_error, initial_scale
 from ..landscapes.base import check_cloud
 from ..landscapes.networks import EmpiricalRisk
@@ -145,15 +146,6 @@ class InverseTimeDecay:
 
     def __call__(self, k: int) -> float:
         return 1.0 / (1.0 + k / self.k0)
-
-
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
 
 
 def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps: int,
