@@ -57,7 +57,7 @@ def simulate_sharded(run: Callable, sde, integrator, x0, *, client, n_shards: in
     """
     if kwargs.get("seed") is None:
         raise ValueError("simulate_sharded needs an explicit seed= shared by all shards")
-    for bad in ("particle_offset", "checkpoint", "resume", "v0", "checkpoint_every"):
+    for bad in ("particle_offset", "checkpoint", "resume", "v0", "checkpoint_every", "continue_from"):
         if kwargs.get(bad) is not None:
             raise ValueError(f"{bad}= is not supported with client=")
         kwargs.pop(bad, None)

@@ -63,15 +63,19 @@ def endpoint_sharpness(loss: Landscape, theta0, *, lr: float, batch_size: int, n
 
 
 def _sharpness_study(seed: int, lr: float, batch_size: int, *, make_loss: Callable[[], Landscape],
-                     init_seed: int, n_steps: int, n_trace_products: int) -> dict:
+                     init_seed: int, n_steps: int | None, sde_time: float | None,
+                     n_trace_products: int) -> dict:
     loss = make_loss()
+    if sde_time is not None:
+        n_steps = max(1, int(round(sde_time / lr)))
     theta0 = loss.init_params(1, seed=init_seed)[0] if hasattr(loss, "init_params") else np.zeros(loss.dim)
     return endpoint_sharpness(loss, theta0, lr=lr, batch_size=batch_size, n_steps=n_steps, seed=seed,
                               n_trace_products=n_trace_products)
 
 
 def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], batch_sizes: Sequence[int], *,
-                    n_steps: int, init_seed: int = 0, n_trace_products: int = 60, seed: int = 0, client=None,
+                    n_steps: int | None = None, sde_time: float | None = None, init_seed: int = 0,
+                    n_trace_products: int = 60, seed: int = 0, client=None,
                     store=None, progress: bool = False):
     """λ_max and Tr H of SGD endpoints over the grid ``lrs × batch_sizes``, as one Dask sweep.
 
@@ -83,9 +87,11 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
         ``loss.init_params(1, seed=init_seed)`` (zeros for a model without ``init_params``).
     lrs, batch_sizes : sequences
         The grid.
-    n_steps : int
-        SGD steps per point (the same for all: compare at equal step count, or pass a grid of
-        explicit points to :func:`sgdsde.distributed.sweep` for equal SDE time ``n·η``).
+    n_steps : int, optional
+        SGD steps per point, the same for all (equal step count).
+    sde_time : float, optional
+        Instead of ``n_steps``: train every point for the same SDE time ``t = k·η`` (README
+        conventions), i.e. ``round(t/η)`` steps.  Exactly one of the two is given.
     init_seed, n_trace_products : int
     seed : int
         Root seed of the sweep (point i gets its own).
@@ -101,7 +107,14 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
 
     if not callable(make_loss):
         raise TypeError("make_loss must be callable as make_loss() -> EmpiricalRisk")
+    if (n_steps is None) == (sde_time is None):
+        raise ValueError("give exactly one of n_steps (equal step count) and sde_time (equal t = k·η)")
+    if sde_time is not None:
+        sde_time = float(sde_time)
+        if not (np.isfinite(sde_time) and sde_time > 0):
+            raise ValueError(f"sde_time must be a finite number > 0, got {sde_time}")
     study = functools.partial(_sharpness_study, make_loss=make_loss, init_seed=int(init_seed),
-                              n_steps=int(n_steps), n_trace_products=int(n_trace_products))
+                              n_steps=None if n_steps is None else int(n_steps), sde_time=sde_time,
+                              n_trace_products=int(n_trace_products))
     grid = {"lr": [float(v) for v in lrs], "batch_size": [int(b) for b in batch_sizes]}
     return sweep(study, grid, client=client, seed=seed, store=store, progress=progress)

@@ -159,6 +159,10 @@ class Integrator:
         True for schemes of the inertial (position, velocity) dynamics.
     needs_euclidean : bool
         True if the scheme is not defined on curved manifolds.
+    noise_substeps : int
+        A step draws ``noise_substeps · n_noise`` normals, ``normals(n, noise_substeps ·
+        n_noise)``: the scaled Brownian increments of that many equal sub-intervals of the
+        step, in order (1 for most schemes; 2 for OBABO's two half-step O updates).
     kernels : Kernels or None
         The scheme's fused kernels, declared after ``step`` in the class body.
     """
@@ -170,6 +174,7 @@ class Integrator:
     grad_evals_per_step: int
     underdamped = False
     needs_euclidean = False
+    noise_substeps = 1
     kernels: Kernels | None = None
 
     def check(self, sde) -> None:
@@ -181,8 +186,12 @@ class Integrator:
             raise ValueError(f"{self.name} is defined on Euclidean space only; got {sde.manifold!r}")
 
     def init_state(self, sde, x: np.ndarray, v: np.ndarray | None) -> State:
-        """The state before the first step (computes any cache the scheme carries)."""
-        return State(x=x, v=v)
+        """The state before the first step (computes what the scheme carries).
+
+        ``v`` is kept for underdamped schemes only (a run continued from an underdamped one
+        may pass its velocities to an overdamped scheme, which has none).
+        """
+        return State(x=x, v=v if self.underdamped else None)
 
     def step(self, sde, state: State, n: int, dt: float, noise: NoiseSource) -> None:
         """Advance ``state`` in place from step ``n`` to ``n + 1`` (NumPy reference)."""

@@ -1,7 +1,7 @@
 """The spherical p-spin glass: pure and mixed, batched over clouds of configurations.
 
 Conventions (docs/theory.md §4)
---------------------------
+-------------------------------
 Configurations live on the sphere ``|σ|² = N``; the overlap is ``q = σ·σ'/N`` and
 ``E[H(σ) H(σ')] = N ξ(q)``.
 

@@ -60,7 +60,8 @@ def _method(landscape: Landscape, method: str) -> str:
         raise ValueError(f"method='closed' needs a Rugged landscape, got {type(landscape).__name__}; "
                          "use 'quadrature' (d <= 2) or 'monte_carlo'")
     if method == "quadrature" and landscape.dim > 2:
-        raise ValueError(f"method='quadrature' is for d <= 2 (tensor Gauss–Hermite), got d = {landscape.dim}; "
+        raise ValueError("method='quadrature' is for d <= 2 (tensor Gauss–Hermite), "
+                         f"got d = {landscape.dim}; "
                          "use 'monte_carlo'")
     return method
 
@@ -224,6 +225,8 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
     for step in range(n_steps):
         if record_every and step % record_every == 0:
             records.append(x.copy())
-        noise = noise_std * normals(key, particles, step, landscape.dim, STREAM_SGD_NOISE) if noise_std else 0.0
+        noise = 0.0
+        if noise_std:
+            noise = noise_std * normals(key, particles, step, landscape.dim, STREAM_SGD_NOISE)
         x = x - lr * (landscape.grad(x) + noise)
     return x, (np.stack(records) if record_every else None)
