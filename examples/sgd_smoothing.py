@@ -14,7 +14,7 @@ against σ, with σ* marked.
 Measured at full size (M = 2000 runs, 4000 steps, η = 0.02): gradient descent and σ = 1, 2
 stay in the ripple they started in (mean x = 2.65, 2.65, 2.55; none in the global basin);
 σ = 3 is in between (mean x = 1.06 ± 0.01, 4 % in the global basin); from σ = 4 on every
-mean position is 0 within 2.5 SE (e.g. −0.001 ± 0.010 at σ = 4).  So the runs escape
+mean position is 0 within 3 SE (e.g. −0.001 ± 0.010 at σ = 4).  So the runs escape
 already well below σ* = 13.5: convexity of f̃ is sufficient, not necessary, once the ripples
 that remain in f̃ are low compared with the step noise.  The fraction in the narrow global
 basin peaks at 0.47 (σ = 4) and then falls (0.15 at σ*, 0.08 at σ = 30) because the

@@ -22,8 +22,13 @@ Settings schema (``Trajectory.settings``; JSON-serialisable, written by every ru
 ``save_start``          whether ``step0`` itself was recorded
 ``save_observables``    name -> built-in name, or None for a function
 ``particle_offset``     global index of particle 0
-``n_particles``, ``dim``, ``dtype``   the cloud
-``max_abs``, ``max_growth``, ``growth_scale``, ``energy_scale``   the blow-up bounds
+``n_particles``         the cloud's size M
+``dim``                 its dimension d
+``dtype``               its dtype
+``max_abs``             blow-up bound on |x|
+``max_growth``          blow-up growth factor
+``growth_scale``        initial position scale that the growth factor multiplies
+``energy_scale``        initial energy scale (for the energy bound, max_growth² times it)
 ======================  ====================================================================
 
 Times: ``ts = t0 + (steps − step0) · dt`` with ``steps`` absolute.

@@ -664,6 +664,62 @@ def smoothed_step_row(level: str) -> Check:
                  f"{N_SE:g} SE, SE = sd/sqrt(pairs), {n // 2} antithetic pairs ±ω")
 
 
+# ---------------------------------------------------------------- landscape geometry (docs/validation.md)
+def _muller_brown_saddle_row(which: int) -> Callable[[str], Check]:
+    def row(level: str) -> Check:
+        from .geometry.paths import nudged_elastic_band
+        from .landscapes.toy import MullerBrown
+        from .measure.critical_points import find_critical_points
+
+        mb = MullerBrown()
+        starts = np.array([[-0.55, 1.44], [0.62, 0.03], [-0.05, 0.47], [-0.82, 0.62], [0.21, 0.29]])
+        cp = find_critical_points(mb, starts)
+        minima = cp.x[cp.index == 0]
+        minima = minima[np.argsort(minima[:, 0])]
+        path = nudged_elastic_band(mb, minima[which], minima[which + 1], n_images=15 if _level(level) else 9,
+                                   tol=1e-7)
+        i = int(np.argmin(np.linalg.norm(cp.x - path.saddle, axis=1)))
+        return Check(f"neb_muller_brown_saddle_{which + 1}",
+                     f"climbing-image NEB saddle energy, Müller–Brown, minima {which + 1}–{which + 2}",
+                     "Henkelman, Uberuaga & Jónsson, JCP 113, 9901 (2000); saddle of sgdsde's critical-point "
+                     "finder", float(cp.energy[i]), float(path.energies.max()), 0.0, 1e-6,
+                     f"1e-6 (issue 19): NEB force tol 1e-7 × |λ| ≤ 1e3 curvature; {path.n_iterations} "
+                     "iterations, one batched gradient call each")
+    row.__name__ = f"neb_muller_brown_saddle_{which + 1}"
+    return row
+
+
+def hutchpp_goe_row(level: str) -> Check:
+    from .geometry.hessian import hutchpp_trace
+    from .landscapes.toy import Quadratic
+    from .random import STREAM_USER, normals
+
+    n = 1000 if _level(level) else 300
+    g = normals(61, np.arange(n), 0, n, STREAM_USER + 22)
+    h = (g + g.T) / math.sqrt(2 * n) + 3.0 * np.eye(n)  # GOE on [1, 5]: positive definite
+    est = hutchpp_trace(Quadratic(h), np.zeros(n), n_products=150, seed=5)
+    return Check("hutchpp_goe_trace", f"Hutch++ trace of a GOE + 3 I matrix, n = {n}, 150 products",
+                 "Meyer, Musco, Musco & Woodruff, SOSA 2021 (arXiv:2010.09649): unbiased",
+                 float(np.trace(h)), est.value, est.stderr, N_SE * est.stderr,
+                 f"{N_SE:g} SE, SE = sd of the 50 Hutchinson terms / sqrt(50)")
+
+
+def local_free_energy_row(level: str) -> Check:
+    from .geometry.local_entropy import local_free_energy, local_free_energy_exact
+    from .landscapes.toy import NarrowWideWells
+
+    wells = NarrowWideWells()
+    x = wells.minima()[1:]
+    exact, _ = local_free_energy_exact(wells, x, 1.0, 0.5, bounds=[(-8, 8)], n_grid=4001)
+    n_inner, n_steps = (32, 8000) if _level(level) else (8, 2000)
+    est = local_free_energy(wells, x, 1.0, 0.5, n_inner=n_inner, n_steps=n_steps, dt=2e-3, seed=4)
+    return Check("local_free_energy", "local free energy F(x; γ = 1, T = 0.5) at the wide minimum of "
+                 "NarrowWideWells", "Chaudhari et al., ICLR 2017 (arXiv:1611.01838); exact quadrature",
+                 float(exact[0]), float(est.value[0]), float(est.stderr[0]), N_SE * float(est.stderr[0]),
+                 f"{N_SE:g} SE: thermodynamic integration over 8 Gauss–Legendre nodes, SE from {n_inner} "
+                 f"independent inner particles per node ({n_steps} LeimkuhlerMatthews steps, dt = 2e-3)")
+
+
 # ---------------------------------------------------------------- registry and runner
 ROWS: dict[str, Callable[[str], Check]] = {
     "weak_order_1": weak_order_1,
@@ -692,6 +748,10 @@ ROWS: dict[str, Callable[[str], Check]] = {
     "fdr_sgd": _fdr_row(0.0),
     "fdr_heavy_ball": _fdr_row(0.7),
     "smoothed_step": smoothed_step_row,
+    "neb_muller_brown_saddle_1": _muller_brown_saddle_row(0),
+    "neb_muller_brown_saddle_2": _muller_brown_saddle_row(1),
+    "hutchpp_goe_trace": hutchpp_goe_row,
+    "local_free_energy": local_free_energy_row,
 }
 
 

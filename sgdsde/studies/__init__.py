@@ -10,4 +10,10 @@ Each study is a set of tested library functions behind an example script
   ``parity_gradient_information``.
 * :mod:`.gradient_noise` — noise scale, signal-to-noise and tail indices along training;
   example ``gradient_noise_digits``.
+* :mod:`.flat_activations` — no gradient through a piecewise-constant unit; the paper's
+  non-gradient rule learns (Shalev-Shwartz et al. 2017, section 5); example
+  ``flat_activations``.
+* :mod:`.decomposition` — the end-to-end gradient's signal fades with the chain length,
+  the decomposed one does not (Shalev-Shwartz et al. 2017, section 3); example
+  ``decomposition_vs_end_to_end``.
 """

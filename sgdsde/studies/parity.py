@@ -27,10 +27,11 @@ from ..landscapes.mlp import MLP
 from ..random import STREAM_USER, resolve_seed, uniforms
 
 __all__ = ["MAX_FAMILY_BYTES", "parity_inputs", "parity_targets", "parity_gradient_variance",
-           "random_subset", "parity_accuracy"]
+           "random_subset", "random_cube", "parity_accuracy", "train_parity"]
 
 MAX_FAMILY_BYTES = 1 << 30  # 1 GiB: the (2^d, 2^d) table of all parities, in float64
 STREAM_SUBSET = STREAM_USER + 48
+STREAM_CUBE = STREAM_USER + 49
 
 
 def _dimension(d) -> int:
@@ -123,6 +124,44 @@ def parity_accuracy(net: MLP, theta, inputs, subset) -> np.ndarray:
     target = np.prod(np.where(np.asarray(subset, dtype=bool), inputs, 1.0), axis=1)
     out = net.predict(theta, inputs)[..., 0]
     return np.mean(np.sign(out) == target, axis=1)
+
+
+def random_cube(d: int, n: int, seed: int | None = 0) -> np.ndarray:
+    """n uniform points of {±1}^d (independent signs from :mod:`sgdsde.random`), shape (n, d)."""
+    d = _dimension(d)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    return np.where(uniforms(resolve_seed(seed), np.arange(int(n)), 0, d, STREAM_CUBE) < 0.5, -1.0, 1.0)
+
+
+def train_parity(d: int, subset_size: int, *, widths=(128,), activation: str = "relu", lr: float = 0.05,
+                 batch_size: int = 64, n_steps: int = 8000, n_runs: int = 4, n_train: int = 32768,
+                 n_test: int = 4096, record_every: int = 500, seed: int = 0):
+    """Minibatch SGD on the square loss to a random parity of ``subset_size`` of d bits.
+
+    The training set is ``n_train`` uniform points of the cube (batches drawn with
+    replacement, so each point is reused about ``n_steps·batch_size/n_train`` times); the
+    accuracy, the fraction of ``n_test`` fresh points with ``sign p_θ(x) = χ_S(x)``, is
+    recorded every ``record_every`` steps for each of ``n_runs`` initialisations.  The
+    setting of Shalev-Shwartz et al. (2017, section 2, figure 1).
+
+    Returns
+    -------
+    steps : ndarray, shape (R,)
+    accuracy : ndarray, shape (R, n_runs)
+    subset : ndarray of bool, shape (d,)
+    """
+    from ..sgd.minibatch import run_sgd
+
+    subset = random_subset(d, subset_size, seed=seed)
+    x = random_cube(d, n_train, seed=seed)
+    x_test = random_cube(d, n_test, seed=seed + 1)
+    y = np.prod(np.where(subset, x, 1.0), axis=1)
+    net = MLP(x, y, widths=widths, activation=activation, loss="mse")
+    run = run_sgd(net, net.init_params(n_runs, seed=seed), lr=lr, batch_size=batch_size, n_steps=n_steps,
+                  seed=seed + 2, record_every=record_every,
+                  observables={"accuracy": lambda theta: parity_accuracy(net, theta, x_test, subset)})
+    return np.asarray(run.steps), run.observables["accuracy"], subset
 
 
 def _all_subsets(d: int):  # used by the tests: subsets in the order of parity_targets' rows
