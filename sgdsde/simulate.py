@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ._checks import real as _finite_number
 from ._fingerprint import fingerprint
+from ._threads import with_blas_threads
 from .backends import get_backend
 from .divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_error, initial_scale
 from .integrators.base import Integrator
@@ -183,6 +184,7 @@ def _initial_velocity(sde, v0, x0, seed, offset, step0=0):
     return v0.astype(x0.dtype, copy=True)
 
 
+@with_blas_threads
 def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | None = None,
              t1: float | None = None, n_steps: int | None = None, t0: float | None = None,
              save: SaveAt | None = None, backend: str = "numba", seed: int | None = None,
