@@ -88,11 +88,17 @@ def main(argv=None):
     ax_l.set(xlabel=r"$t$ in $w = w^* + t\,v$ (random unit $v$)",
              ylabel=r"$F(w) = E\,\frac{1}{2}(u(w\cdot x) - y)^2$",
              title="the loss is piecewise constant: zero gradient a.e.")
-    inset = ax_l.inset_axes([0.62, 0.55, 0.35, 0.38])
+    inset = ax_l.inset_axes([0.36, 0.66, 0.28, 0.26])
     r = np.linspace(-1.5, 1.5, 601)
     inset.plot(r, staircase(r, levels), color="C0")
     inset.set_title("u(r)", fontsize=8)
     inset.tick_params(labelsize=7)
+    zoom = ax_l.inset_axes([0.36, 0.27, 0.28, 0.26])
+    t_zoom = np.linspace(1.0, 1.0 + 40.0 / n, 801)  # a window holding a few jumps
+    line_zoom = w_star[None, :] + t_zoom[:, None] * direction[None, :]
+    zoom.plot(t_zoom, single_neuron_loss(line_zoom, x, y, levels), color="k", lw=1)
+    zoom.set_title("zoom: flat between jumps", fontsize=8)
+    zoom.tick_params(labelsize=6)
     labels = {"gradient": "gradient descent on u(w·x)",
               "forward_only": r"non-gradient: $w \leftarrow w - \eta E[(u - y)x]$",
               "step network": f"gradient descent, 64 step units (1st layer moved {first_layer_change:g})"}
