@@ -288,7 +288,7 @@ def main(argv=None):
         ax.legend(fontsize=8)
     fig.suptitle("Spherical 3-spin Langevin dynamics: finite N against the exact N → ∞ (CK) curves")
     fig.tight_layout()
-    path = args.out / "pspin_ck_vs_finite_n.png"
+    path = args.out / ("pspin_ck_vs_finite_n_smoke.png" if args.smoke else "pspin_ck_vs_finite_n.png")
     fig.savefig(path, dpi=110)
     print(f"saved {path}")
 
