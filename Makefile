@@ -1,12 +1,13 @@
 # Two commands work on a fresh machine with Python >= 3.11 and make:
 #   make demo   creates .venv, installs sgdsde, runs the default study into sgdsde-report/
 #   make test   creates .venv, installs the test extras, runs the whole test suite
+#   make docs   creates .venv, installs the docs extra, builds the site into docs/_build/html
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 JOBS   ?= auto
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@ $(VENV)/.installed
+
 demo: $(VENV)/.installed
 	$(BIN)/sgdsde demo
 
@@ -31,9 +36,15 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check sgdsde tests examples benchmarks
 
+# API reference, theory, validation table and gallery (the examples are not run: their committed
+# figures are shown).  tests/test_docs.py builds the same sources with warnings as errors.
+docs: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -b html -q docs docs/_build/html
+	@echo "docs/_build/html/index.html"
+
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/langevin_toy.py
 
 clean:
-	rm -rf $(VENV) sgdsde-report .pytest_cache .hypothesis
+	rm -rf $(VENV) sgdsde-report .pytest_cache .hypothesis docs/_build docs/generated
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

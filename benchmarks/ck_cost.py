@@ -24,7 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, record  # noqa: E402
 
-from sgdsde.theory.cugliandolo_kurchan import Covariance, solve_ck_doubling, solve_ck_fixed  # noqa: E402
+from sgdsde.theory.cugliandolo_kurchan import solve_ck_doubling, solve_ck_fixed  # noqa: E402
+from sgdsde.theory.pspin import PSpinCovariance  # noqa: E402
 
 E_TH = -2 * math.sqrt(2 / 3)  # p = 3, ABC
 
@@ -34,7 +35,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small grids, t <= 10³")
     parser.add_argument("--record", action="store_true", help="append the tables to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
-    xi = Covariance.pure(3)
+    xi = PSpinCovariance.pure(3)
     if args.quick:
         horizons, grids, fixed_horizons = [1e2, 1e3], [(128, 2), (256, 4)], [5.0, 10.0]
     else:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, markdown_table, record  # noqa: E402
 
 import sgdsde as sd  # noqa: E402
-from sgdsde.backends._numba_random import LANES, fill_noise_lanes  # noqa: E402
+from sgdsde._random_numba import LANES, fill_noise_lanes  # noqa: E402
 
 TEMPERATURE = 0.25
 DT = 1e-3

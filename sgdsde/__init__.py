@@ -24,6 +24,8 @@ from . import measure as measure  # noqa: E402
 from . import random as random  # noqa: E402
 from . import sgd as sgd  # noqa: E402
 from . import theory as theory  # noqa: E402
+from ._threads import get_blas_threads as get_blas_threads  # noqa: E402
+from ._threads import set_blas_threads as set_blas_threads  # noqa: E402
 from .manifolds import Euclidean as Euclidean  # noqa: E402
 from .manifolds import Sphere as Sphere  # noqa: E402
 from .results import DivergenceError as DivergenceError  # noqa: E402

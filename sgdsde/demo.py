@@ -1,13 +1,20 @@
 """The default study run by ``sgdsde demo`` (``make demo``): a report folder with figures.
 
-Four short studies, each a figure and a paragraph of ``report.md``:
+Short studies, each a figure and a paragraph of ``report.md`` (:data:`STUDIES`, in report
+order; the sections are numbered in the order run):
 
-1. a double-well cloud beside its Fokker–Planck density over time;
-2. p-spin Langevin dynamics on both sides of the dynamical temperature T_d, with the
-   threshold and paramagnetic energies;
-3. real minibatch SGD beside its SDE (order-1 SME) on a small network at two η/B;
-4. the entropy and free energy of a double-well cloud against temperature, beside the exact
-   values by quadrature.
+* ``fokker_planck`` — a double-well cloud beside its Fokker–Planck density over time;
+* ``pspin`` — p-spin Langevin dynamics on both sides of the dynamical temperature T_d, with
+  the threshold and paramagnetic energies;
+* ``sgd`` — real minibatch SGD beside its SDE (order-1 SME) on a small network at two η/B;
+* ``sme_limit`` — where the SME stops being exact: SGD with multiplicative noise against its
+  order-1 and order-2 SMEs across η (exact expected losses, an SGD ensemble, the blow-up
+  learning rates and the weak-error slopes; :class:`sgdsde.sgd.MultiplicativeQuadraticModel`);
+* ``entropy`` — the entropy and free energy of a double-well cloud against temperature,
+  beside the exact values by quadrature;
+* ``saddles`` — minimum-energy paths on Müller–Brown: climbing-image nudged elastic bands
+  and the string method against the saddles of the critical-point finder
+  (:mod:`sgdsde.geometry.paths`, :func:`sgdsde.measure.critical_points.find_critical_points`).
 
 ``scale`` shrinks every study (particles, sizes, times) for quick runs; ``scale=1`` finishes in
 about two minutes on two cores.
@@ -69,7 +76,7 @@ def fokker_planck_study(out: Path, scale: float, seed: int, progress: bool) -> l
     b.legend(frameon=False)
     name = _save(fig, out, "fokker_planck.png")
     return [
-        "## 1. A particle cloud and its Fokker–Planck density",
+        "## A particle cloud and its Fokker–Planck density",
         "",
         f"Overdamped Langevin on U = (x² − 1)² at T = {temperature}, started from N(−1, 0.2²): the cloud "
         f"({n} particles, Leimkuhler–Matthews, dt = {dt}) relaxes in the left well, then leaks over the "
@@ -125,7 +132,7 @@ def pspin_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]
     ax.legend(frameon=False, fontsize=7, loc="upper right")
     name = _save(fig, out, "pspin_energy.png")
     return [
-        "## 2. p-spin Langevin dynamics across T_d",
+        "## p-spin Langevin dynamics across T_d",
         "",
         f"Spherical 3-spin model (ABC units), N = {n}, one coupling draw, {m} particles from random "
         f"starts, Euler–Maruyama on the sphere |σ|² = N with dt = {dt}.  Above T_d the energy reaches "
@@ -188,7 +195,7 @@ def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
     b.legend(frameon=False, fontsize=7)
     name = _save(fig, out, "sgd_vs_sde.png")
     return [
-        "## 3. Minibatch SGD beside its stochastic differential equation",
+        "## Minibatch SGD beside its stochastic differential equation",
         "",
         f"A two-layer tanh network on a teacher–student regression set (n = 200, 8 inputs, label "
         f"noise 0.5).  Ensembles of {m} real minibatch-SGD runs (B = {batch}, with replacement) and of "
@@ -251,7 +258,7 @@ def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[st
     b.legend(frameon=False)
     name = _save(fig, out, "entropy.png")
     return [
-        "## 4. Entropy and free energy against temperature",
+        "## Entropy and free energy against temperature",
         "",
         f"Clouds of {n} particles equilibrated in the double well at each T (Leimkuhler–Matthews, "
         "dt = 5e-3, t = 10) against the Boltzmann density by quadrature.  At low T the cloud sits in "
@@ -267,11 +274,171 @@ def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[st
     ]
 
 
+def sme_limit_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
+    """SGD with multiplicative noise vs its order-1 and order-2 SMEs against η (exact, plus an ensemble)."""
+    from sgdsde.sgd.exact import MultiplicativeQuadraticModel
+
+    sigma, t_final, x0 = 1.5, 2.0, np.array([3.0, -1.0])
+    model = MultiplicativeQuadraticModel([[1.5, 0.5], [0.5, 1.5]], noise_scale=sigma)
+    n_runs = max(1000, int(20_000 * scale))
+    names = {"sgd": "SGD", 1: "order-1 SME", 2: "order-2 SME"}
+    colors = {"sgd": "k", 1: "C0", 2: "C3"}
+    blow_up = {which: model.divergence_lr(which) for which in names}
+    etas = np.linspace(0.005, 0.9, 200)
+    exact = {"sgd": np.array([model.expected_loss_sgd(x0, eta, t_final / eta) for eta in etas]),
+             **{o: np.array([model.expected_loss_sme(x0, eta, t_final, o) for eta in etas]) for o in (1, 2)}}
+    rows, ensemble = [], []
+    for i, eta in enumerate((0.02, 0.05, 0.1, 0.15)):
+        k = round(t_final / eta)
+        run = model.run_sgd(np.tile(x0, (n_runs, 1)), eta, k, seed=seed + i, record_every=k)
+        loss = run.observables["loss"][-1]
+        mean, se = loss.mean(), loss.std(ddof=1) / np.sqrt(n_runs)
+        sgd, sme1, sme2 = (model.expected_loss_sgd(x0, eta, k), model.expected_loss_sme(x0, eta, k * eta, 1),
+                           model.expected_loss_sme(x0, eta, k * eta, 2))
+        ensemble.append((eta, mean, se, (mean - sgd) / se))
+        rows.append(f"| {eta:g} | {k} | {sgd:.5g} | {mean:.5g} ± {se:.2g} | {(mean - sgd) / se:+.2f} | "
+                    f"{sme1:.5g} | {sme2:.5g} |")
+    ensemble = np.array(ensemble)
+    small = np.geomspace(0.0025, 0.04, 20)
+    sgd_small = np.array([model.expected_loss_sgd(x0, eta, t_final / eta) for eta in small])
+    errors = {o: np.abs(sgd_small - [model.expected_loss_sme(x0, eta, t_final, o) for eta in small])
+              for o in (1, 2)}
+    slopes = {o: np.polyfit(np.log(small), np.log(errors[o]), 1)[0] for o in (1, 2)}
+
+    fig, (a, b) = _figure(2)
+    for which, name in names.items():
+        a.semilogy(etas, exact[which], color=colors[which], label=f"{name}, exact")
+        a.axvline(blow_up[which], color=colors[which], ls=":", lw=1)
+    a.errorbar(ensemble[:, 0], ensemble[:, 1], yerr=2 * ensemble[:, 2], fmt="o", color="k", mfc="white", ms=5,
+               label=f"SGD ensemble, {n_runs} runs (± 2 SE)")
+    a.set(xlabel=r"learning rate $\eta$", ylabel=rf"$E f$ at $t = k\eta = {t_final:g}$",
+          title=rf"Multiplicative noise, $\sigma$ = {sigma} (dotted: long-time blow-up)")
+    a.legend(frameon=False, fontsize=7)
+    for o in (1, 2):
+        b.loglog(small, errors[o], color=colors[o], label=f"order-{o} SME: slope {slopes[o]:.2f}")
+    b.set(xlabel=r"learning rate $\eta$", ylabel=r"weak error $|E f_{\mathrm{SGD}} - E f_{\mathrm{SME}}|$",
+          title=rf"Weak error at $t$ = {t_final:g} (exact)")
+    b.set_xticks([0.0025, 0.005, 0.01, 0.02, 0.04], ["0.0025", "0.005", "0.01", "0.02", "0.04"])
+    b.xaxis.set_minor_formatter("")
+    b.legend(frameon=False, fontsize=8)
+    name = _save(fig, out, "sme_limit.png")
+    return [
+        "## Where the SME stops being exact",
+        "",
+        "SGD on f_γ(x) = ½ Σ_i λ_i (1 + σγ_i)(q_iᵀx)² with γ ~ N(0, I): the curvatures (λ = 1, 2) fluctuate "
+        f"by σ = {sigma}, so the gradient noise grows with the distance from the minimum (Li, Tai & E's "
+        "multiplicative test model, `sgdsde.sgd.MultiplicativeQuadraticModel`).  E f is exact for SGD "
+        "and for the order-1 and order-2 SMEs (for SGD, E f at the real step count k = t/η interpolates "
+        f"between integers); from x₀ = ({x0[0]:g}, {x0[1]:g}) at t = kη = {t_final:g}, "
+        f"{n_runs}-run SGD ensembles sit at |z| ≤ {np.abs(ensemble[:, 3]).max():.2f} standard errors from "
+        f"the exact SGD curve (they stop at η = {ensemble[-1, 0]:g}: the loss is a product of random "
+        "factors, and at larger η its mean is carried by rare runs).  At small η the weak error falls "
+        f"with slopes {slopes[1]:.2f} (order 1) and {slopes[2]:.2f} (order 2).  At large η the SMEs miss "
+        "the η²σ²λ² term that decides stability: "
+        f"E f grows without bound for η > {blow_up['sgd']:.3f} under SGD but only for "
+        f"η > {blow_up[1]:.3f} (order 1) and η > {blow_up[2]:.3f} (order 2) under the SMEs.",
+        "",
+        f"![SME limits]({name})",
+        "",
+        "| η | k | E f SGD exact | SGD ensemble | z | order-1 SME | order-2 SME |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def saddle_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
+    """Climbing-image NEB and the string method on Müller–Brown vs the critical-point finder's saddles."""
+    from sgdsde.geometry.paths import nudged_elastic_band, string_method
+    from sgdsde.landscapes import MullerBrown
+    from sgdsde.measure.critical_points import find_critical_points, random_starts
+
+    mb = MullerBrown()
+    low, high = np.array([-1.7, -0.6]), np.array([1.3, 2.2])
+    n_starts = max(100, int(400 * scale))
+    n_images = 17 if scale >= 0.5 else 11
+    found = find_critical_points(mb, random_starts(mb, n_starts, low=low, high=high, seed=seed))
+    minima = np.flatnonzero(found.index == 0)  # sorted by energy: A (deepest), B, C
+    saddles = np.flatnonzero(found.index == 1)
+    if minima.size != 3 or saddles.size != 2:
+        raise RuntimeError(f"the critical-point finder found {found!r} from {n_starts} starts, not the 3 "
+                           "minima and 2 saddles of Müller–Brown: raise scale")
+    a, b, c = (found.x[i] for i in minima)
+    segments = {"A → C": (a, c), "C → B": (c, b)}
+    paths = {name: nudged_elastic_band(mb, start, end, n_images=n_images, tol=1e-7)
+             for name, (start, end) in segments.items()}
+    string = string_method(mb, a, c, n_images=15, step=5e-4, tol=1e-5)
+
+    rows, d_energy, d_point, nearest = [], [], [], {}
+    for name, path in paths.items():
+        k = nearest[name] = saddles[np.argmin(np.linalg.norm(found.x[saddles] - path.saddle, axis=1))]
+        d_energy.append(abs(path.energies.max() - found.energy[k]))
+        d_point.append(np.linalg.norm(path.saddle - found.x[k]))
+        rows.append(f"| {name} | {found.energy[k]:.6f} | {path.energies.max():.6f} | {d_energy[-1]:.1e} | "
+                    f"{d_point[-1]:.1e} | {path.n_iterations} | {'yes' if path.converged else 'no'} |")
+
+    fig, (ax, bx) = _figure(2)
+    gx, gy = np.meshgrid(np.linspace(low[0], high[0], 240), np.linspace(low[1], high[1], 240))
+    energy = mb.energy(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    filled = ax.contourf(gx, gy, np.minimum(energy, 100.0), levels=np.arange(-150, 101, 12.5), cmap="viridis")
+    fig.colorbar(filled, ax=ax, label="energy U (cut at 100)")
+    for k, (name, path) in enumerate(paths.items()):
+        ax.plot(*path.images.T, "o-", color=f"C{k + 1}", ms=3, label=f"NEB {name} ({n_images} images)")
+    ax.plot(*string.images.T, "s", color="w", mfc="none", ms=5, label="string A → C (15 images)")
+    ax.plot(*found.x[minima].T, "o", color="k", mfc="w", ms=7, label="minima (finder)")
+    ax.plot(*found.x[saddles].T, "X", color="C3", ms=9, label="saddles (finder)")
+    for label, point in zip("ABC", (a, b, c), strict=True):
+        ax.annotate(label, point, xytext=(6, 6), textcoords="offset points", color="w", fontsize=11)
+    ax.set(xlabel="x", ylabel="y",
+           title=f"Müller–Brown: {found.n_points} critical points from {n_starts} starts")
+    ax.legend(frameon=False, fontsize=7, loc="lower left", labelcolor="w")
+    offset = paths["A → C"].arclength[-1]
+    for k, (name, path) in enumerate(paths.items()):
+        shift = 0.0 if k == 0 else offset
+        bx.plot(shift + path.arclength, path.energies, "o-", color=f"C{k + 1}", ms=4, label=f"NEB {name}")
+    bx.plot(string.arclength, string.energies, "s", color="0.3", mfc="none", ms=5,
+            label=f"string A → C: highest image {string.energies.max():.3f} "
+                  f"(error bar {string.barrier_error:.3f})")
+    for k in saddles:
+        bx.axhline(found.energy[k], color="C3", ls=":", lw=1)
+    bx.plot([], [], color="C3", ls=":", lw=1, label="saddle energies (finder)")
+    bx.set(xlabel="arc length along the path A → C → B", ylabel="energy U",
+           title="Energy along the minimum-energy path")
+    bx.legend(frameon=False, fontsize=7)
+    name = _save(fig, out, "saddles.png")
+    agree = max(d_energy) < 1e-6 and max(d_point) < 1e-6
+    string_gap = string.energies.max() - found.energy[nearest["A → C"]]
+    return [
+        "## Minimum-energy paths and saddle points",
+        "",
+        "The Müller–Brown potential: the critical-point finder (Newton from "
+        f"{n_starts} random starts) returns {minima.size} minima and {saddles.size} index-1 saddles.  "
+        "Climbing-image nudged elastic bands "
+        f"({n_images} images, one batched gradient call per iteration for the whole chain) join the minima "
+        "A → C and C → B without being told where the saddles are; their climbing images "
+        + ("land on the finder's saddles to within 1e-6 in energy and in position"
+           if agree else "end near the finder's saddles")
+        + f" (largest |ΔE| = {max(d_energy):.1e}, |Δx| = {max(d_point):.1e}).  The string method "
+        f"(15 images, no climbing image) puts its highest image at {string.energies.max():.4f} on the A → C "
+        f"path, {abs(string_gap):.3f} {'below' if string_gap < 0 else 'above'} the saddle; its "
+        f"discretisation error bar (highest image vs interpolated peak) is {string.barrier_error:.3f}.",
+        "",
+        f"![Müller–Brown saddles]({name})",
+        "",
+        "| path | saddle energy (finder) | climbing image | abs. ΔE | abs. Δx | NEB iterations | converged |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 STUDIES: dict[str, Callable[..., list[str]]] = {
     "fokker_planck": fokker_planck_study,
     "pspin": pspin_study,
     "sgd": sgd_study,
+    "sme_limit": sme_limit_study,
     "entropy": entropy_study,
+    "saddles": saddle_study,
 }
 
 
@@ -315,11 +482,12 @@ def run_demo(out: str | Path = "sgdsde-report", scale: float = 1.0, seed: int = 
              "Conventions: dX = −∇U dt + sqrt(2T) dW; SGD with learning rate η and batch size B is the "
              "SDE dθ = −∇L dt + sqrt(η Σ) dW in time t = kη, with temperature T = η/(2B).", ""]
     timings = []
-    for name in names:
+    for number, name in enumerate(names, start=1):
         t = time.perf_counter()
         if progress:
             print(f"[sgdsde demo] {name} ...", flush=True)
-        lines += STUDIES[name](out, scale, seed, progress)
+        section = STUDIES[name](out, scale, seed, progress)
+        lines += [f"## {number}. {line[3:]}" if line.startswith("## ") else line for line in section]
         timings.append(f"{name} {time.perf_counter() - t:.1f} s")
     lines.append(f"_Run with scale = {scale}, seed = {seed}; total {time.perf_counter() - start:.1f} s "
                  f"({', '.join(timings)})._")

@@ -49,9 +49,10 @@ class Trajectory:
     Attributes
     ----------
     ts : ndarray, shape (n_records,)
-        SDE times of the records (``t0 + step·dt``).
+        SDE times of the records (``t0 + (step − step0)·dt``).
     steps : ndarray of int64, shape (n_records,)
-        Absolute step numbers of the records.
+        Absolute step numbers of the records (noise counters: a run continued from another
+        starts at that run's last step).
     observables : dict of str to ndarray
         Each of shape (n_records, ...), e.g. (n_records, M) for per-particle values.
     final : ndarray, shape (M, d)
@@ -65,9 +66,11 @@ class Trajectory:
         ``wall_time`` (s), ``particle_steps_per_s``, ``acceptance_rate`` (MALA), and the
         flags ``interrupted`` (Ctrl-C), ``diverged`` (a particle blew up) and ``fused``.
     settings : dict
-        What is needed to rerun or resume: integrator, SDE description, ``dt``, ``t0``,
-        ``step0``, ``target_step``, ``seed``, ``backend``, ``save_every``, ``particle_offset``,
-        ``dtype``.
+        What is needed to rerun, resume or continue the run; every run of
+        :func:`sgdsde.simulate` writes the keys of :data:`sgdsde.recorder.SETTINGS`
+        (integrator, SDE description and fingerprint, ``dt``, ``t0``, ``step0``,
+        ``target_step``, ``seed``, ``backend``, ``save_every``, ``particle_offset``,
+        ``dtype``, the blow-up bounds; the table is in :mod:`sgdsde.recorder`).
     """
 
     ts: np.ndarray
@@ -218,7 +221,8 @@ class DivergenceError(FloatingPointError):
         self.particles = np.asarray(particles)
         self.trajectory = trajectory
         shown = ", ".join(map(str, self.particles[:10])) + (" ..." if self.particles.size > 10 else "")
-        t = trajectory.settings.get("t0", 0.0) + self.step * dt
+        st = trajectory.settings
+        t = st.get("t0", 0.0) + (self.step - st.get("step0", 0)) * dt
         super().__init__(
             f"the dynamics blew up at step {self.step} (t = {t:g}) "
             f"in {self.particles.size} particle(s): {shown}. The step dt = {dt:g} is probably "

@@ -1,7 +1,7 @@
 """Langevin SDEs: a landscape, a noise model and, for inertial dynamics, friction and mass.
 
 Conventions (docs/theory.md §1), written once here
-----------------------------------------------
+--------------------------------------------------
 Overdamped::
 
     dX = −∇U(X) dt + B(X) dW,      B Bᵀ = 2 T · I  for isotropic noise at temperature T,

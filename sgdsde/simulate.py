@@ -1,4 +1,15 @@
-"""The one driver loop: ``simulate(sde, integrator, x0, ...) -> Trajectory``."""
+"""The one driver loop: ``simulate(sde, integrator, x0, ...) -> Trajectory``.
+
+DESIGN — :func:`simulate` checks its arguments, finds where the run starts
+(:func:`_fresh_start`: a new cloud, or the end of ``continue_from``; :func:`_resumed_start`:
+an interrupted run) and hands a :class:`_Start` to :class:`_Run`, which advances the cloud
+chunk by chunk through the backend (``Backend.advance``), records through the one
+:class:`~sgdsde.recorder.Recorder`, writes checkpoints and stops on Ctrl-C or a blow-up.
+Steps are absolute noise counters: a run that starts at ``step0`` draws the normals of
+steps ``step0, step0 + 1, ...``, so a chained run continues the stream instead of
+replaying it.  A new measurement is an observable (:class:`~sgdsde.save.SaveAt`), a new
+scheme an :class:`~sgdsde.integrators.base.Integrator`: neither touches this module.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +17,33 @@ import math
 import os
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._checks import real as _finite_number
+from ._fingerprint import fingerprint
+from ._threads import with_blas_threads
 from .backends import get_backend
 from .divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_error, initial_scale
 from .integrators.base import Integrator
 from .landscapes.base import check_cloud
 from .manifolds import Sphere
 from .random import STREAM_VELOCITY, normals, resolve_seed
+from .recorder import Recorder
 from .results import Trajectory
 from .save import SaveAt
 from .sde import LangevinSDE
+from .sharding import simulate_sharded
 
 __all__ = ["simulate"]
 
 MAX_CHUNK = 1024  # steps per kernel call at most, so progress and Ctrl-C stay responsive
 PARTICLE_LIMIT = 2**32  # global particle indices of the counter-based generator lie below this
-_RESUME_IGNORES = ("x0", "v0", "seed", "t0", "particle_offset")
+_RESUME_IGNORES = ("x0", "v0", "seed", "t0", "particle_offset", "step0")
+STEP_LIMIT = 2**50  # noise counters (steps) of the generator lie below this
 
 
 def _check_checkpoint_path(checkpoint) -> Path:
@@ -97,15 +115,6 @@ def _n_steps(t0, t1, dt, n_steps):
     return n
 
 
-def _finite_number(value, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a finite number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    return value
-
-
 def _same(given, own) -> bool:
     """True if an argument repeats the resumed run's own value."""
     try:
@@ -158,14 +167,14 @@ def _resume_save(prior: Trajectory, save: SaveAt | None) -> SaveAt:
     return save
 
 
-def _initial_velocity(sde, v0, x0, seed, offset):
+def _initial_velocity(sde, v0, x0, seed, offset, step0=0):
     if not sde.is_underdamped:
         if v0 is not None:
             raise ValueError("v0 is only used by underdamped dynamics (friction=...)")
         return None
     if v0 is None:  # Maxwell–Boltzmann at T (zero for non-thermal noise)
         t = sde.temperature or 0.0
-        xi = normals(seed, np.arange(offset, offset + x0.shape[0]), 0, sde.dim, STREAM_VELOCITY)
+        xi = normals(seed, np.arange(offset, offset + x0.shape[0]), step0, sde.dim, STREAM_VELOCITY)
         return (math.sqrt(t / sde.mass) * xi).astype(x0.dtype)
     v0 = check_cloud(v0, sde.dim, "v0")
     if v0.shape != x0.shape:
@@ -175,11 +184,13 @@ def _initial_velocity(sde, v0, x0, seed, offset):
     return v0.astype(x0.dtype, copy=True)
 
 
-def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
+@with_blas_threads
+def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | None = None,
              t1: float | None = None, n_steps: int | None = None, t0: float | None = None,
              save: SaveAt | None = None, backend: str = "numba", seed: int | None = None,
              v0=None, progress: bool = True, checkpoint: str | Path | None = None,
              checkpoint_every: int | None = None, resume: Trajectory | str | Path | None = None,
+             continue_from: Trajectory | str | Path | None = None, step0: int | None = None,
              particle_offset: int | None = None, max_abs: float | None = None,
              max_growth: float = MAX_GROWTH, client=None,
              n_shards: int | None = None) -> Trajectory:
@@ -195,7 +206,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         Initial positions, float32 or float64 (the dtype is kept throughout).  Not given
         when resuming.
     dt : float
-        Step h > 0 in SDE time units (for SGD, t = k·η).
+        Step h > 0 in SDE time units (for SGD, t = k·η).  Required, except with ``resume=``
+        or ``continue_from=``, where it defaults to that run's step.
     t1, n_steps : float or int
         Final time or number of steps (exactly one).
     t0 : float, optional
@@ -208,8 +220,9 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
     backend : {"numba", "numpy", "cupy"}
         Where to compute; results agree to rounding across backends.
     seed : int, optional
-        The one source of randomness; None draws one and records it in ``settings``.  Not
-        given when resuming (the run's own seed is used).
+        The one source of randomness; None draws a fresh one from the OS and records it in
+        ``settings`` (the library-wide meaning of ``seed=None``, see :mod:`sgdsde.random`).
+        Not given when resuming (the run's own seed is used).
     v0 : array_like, shape (M, d), optional
         Initial velocities (underdamped; default Maxwell–Boltzmann at T).
     progress : bool
@@ -223,9 +236,21 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         Steps between checkpoint writes (only with ``checkpoint``).
     resume : Trajectory or path, optional
         Continue an interrupted run to its original target along the identical path (the
-        noise of step n depends only on the seed and n).  ``t1``/``n_steps`` may extend it.
-        ``x0``, ``v0``, ``seed``, ``t0`` and ``particle_offset`` come from the run and may not
-        be given.
+        noise of step n depends only on the seed and n): the result is the run it would
+        have been.  ``t1``/``n_steps`` may extend it (counted from its ``t0``).  ``x0``,
+        ``v0``, ``seed``, ``t0``, ``particle_offset`` and ``step0`` come from the run and may
+        not be given.  The SDE must have the same parameters (its fingerprint is compared).
+    continue_from : Trajectory or path, optional
+        Start a *new* run where that one ended: its final cloud (and velocities), its seed
+        and particle indices, ``t0`` = its final time and ``step0`` = its final step, so the
+        noise continues its stream (independent increments) instead of replaying it.  The
+        SDE, the scheme and ``dt`` may change (e.g. an annealing schedule); ``t1`` is an
+        absolute time, ``n_steps`` a number of new steps.  ``x0``, ``v0``, ``t0``,
+        ``particle_offset`` and ``step0`` may not be given, ``seed`` only as the run's own.
+    step0 : int, optional
+        Absolute step counter of the first step (default 0): the run draws the noise of
+        steps ``step0, step0 + 1, ...``; ``steps`` in the result are absolute and ``ts =
+        t0 + (steps − step0)·dt``.
     particle_offset : int, optional
         Global index of the cloud's first particle (default 0; shards of one cloud use
         disjoint ranges); ``particle_offset + M <= 2**32``.
@@ -237,7 +262,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         Notes.
     client : distributed.Client, optional
         Run the cloud in ``n_shards`` shards of consecutive particles on Dask workers
-        (:func:`sgdsde.distributed.simulate_sharded`; extra ``sgdsde[distributed]``).  The
+        (:func:`sgdsde.sharding.simulate_sharded`; extra ``sgdsde[distributed]``).  The
         result equals the single-process one: the noise is a function of the particle index.
     n_shards : int, optional
         Number of shards (only with ``client``; default: the client's worker threads).
@@ -274,26 +299,28 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
     test failed; ``s`` and the energy scale are kept in ``settings`` so that a resumed run
     applies the same bounds.
     """
-    if isinstance(client, (str, bytes, os.PathLike)):
-        raise TypeError(f"client must be a dask.distributed.Client, got the {type(client).__name__} "
-                        f"{client!r}: connect first, e.g. client = distributed.Client({client!r})")
-    if client is None and n_shards is not None:
-        raise ValueError("n_shards= is only used with client= (sharded runs on Dask workers)")
-    if checkpoint is None and checkpoint_every is not None:
-        raise ValueError("checkpoint_every= is only used with checkpoint= (a file to write)")
+    _check_combinations(client, n_shards, checkpoint, checkpoint_every, resume, continue_from)
     if client is not None:
-        from .distributed import simulate_sharded
-
-        return simulate_sharded(sde, integrator, x0, client=client, n_shards=n_shards, dt=dt, t1=t1,
-                                n_steps=n_steps, t0=0.0 if t0 is None else t0, save=save,
+        return simulate_sharded(simulate, sde, integrator, x0, client=client, n_shards=n_shards, dt=dt,
+                                t1=t1, n_steps=n_steps, t0=0.0 if t0 is None else t0, save=save,
                                 backend=backend, seed=seed, v0=v0, checkpoint=checkpoint,
                                 checkpoint_every=checkpoint_every, resume=resume, max_abs=max_abs,
-                                max_growth=max_growth, particle_offset=particle_offset or None)
+                                max_growth=max_growth, particle_offset=particle_offset or None,
+                                continue_from=continue_from, step0=step0)
     if not isinstance(sde, LangevinSDE):
         raise TypeError(f"sde must be a LangevinSDE, got {type(sde).__name__}")
     if not isinstance(integrator, Integrator):
         raise TypeError(f"integrator must be an Integrator, got {type(integrator).__name__}")
     integrator.check(sde)
+    if dt is None:  # the step of the run resumed or continued
+        if resume is None and continue_from is None:
+            raise TypeError("simulate() needs dt= (the step h > 0), unless resume= or continue_from= "
+                            "gives it")
+        if resume is not None:
+            resume = _load(resume, "resume")
+        else:
+            continue_from = _load(continue_from, "continue_from")
+        dt = (resume or continue_from).settings["dt"]
     dt = float(dt)
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a finite number > 0, got {dt}")
@@ -303,186 +330,297 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         raise TypeError(f"save must be a SaveAt, got {type(save).__name__}")
     if checkpoint is not None:
         checkpoint = _check_checkpoint_path(checkpoint)
-
+    given = {"x0": x0, "v0": v0, "seed": seed, "t0": t0, "particle_offset": particle_offset, "step0": step0}
     if resume is not None:
-        prior = resume if isinstance(resume, Trajectory) else Trajectory.load(resume)
-        st = prior.settings
-        given = {"x0": x0, "v0": v0, "seed": seed, "t0": t0, "particle_offset": particle_offset}
-        own = {"seed": st.get("seed"), "t0": st.get("t0"), "particle_offset": st.get("particle_offset")}
-        ignored = [name for name in _RESUME_IGNORES  # the run's own value may be repeated
-                   if given[name] is not None and not (name in own and _same(given[name], own[name]))]
-        if ignored:
-            raise ValueError(f"resume= continues the run with its own {', '.join(ignored)} "
-                             f"(seed={own['seed']}, t0={own['t0']}, particle_offset="
-                             f"{own['particle_offset']}): do not pass "
-                             f"{', '.join(n + '=' for n in ignored)}")
-        if st.get("integrator") != integrator.name:
-            raise ValueError(f"resume: the run used {st.get('integrator')}, not {integrator.name}")
-        if not math.isclose(st["dt"], dt, rel_tol=1e-15):
-            raise ValueError(f"resume: the run used dt = {st['dt']}, not {dt}")
-        if st.get("sde") != repr(sde):
-            raise ValueError(f"resume: the run's SDE was {st.get('sde')}, not {sde!r}")
-        save = _resume_save(prior, save)
-        seed, t0, offset = int(st["seed"]), float(st["t0"]), int(st["particle_offset"])
-        x = np.array(prior.final)
-        v = None if prior.final_velocity is None else np.array(prior.final_velocity)
-        step_start = prior.step
-        target = int(st["target_step"])
-        if t1 is not None or n_steps is not None:  # a new target, counted from step 0
-            target = _n_steps(t0, t1, dt, n_steps)
-            if target < step_start:
-                raise ValueError(f"resume: the new target step {target} precedes the "
-                                 f"checkpoint's step {step_start}")
-        history_steps = list(prior.steps)
-        history = {k: list(v_) for k, v_ in prior.observables.items()}
-        stats0 = prior.stats
-        max_abs = check_max_abs(st.get("max_abs") if max_abs is None else max_abs, x.dtype)
-        scale = float(st.get("growth_scale", initial_scale(x, v)))
-        energy_scale = st.get("energy_scale")
+        start = _resumed_start(sde, integrator, resume, given, dt, t1, n_steps, save, max_abs)
     else:
-        save = SaveAt() if save is None else save
-        if x0 is None:
-            raise ValueError("x0 is required (unless resume= is given)")
-        t0 = 0.0 if t0 is None else _finite_number(t0, "t0")
-        x = check_cloud(x0, sde.dim, "x0").copy()
-        if x.shape[0] == 0:
-            raise ValueError(f"x0 must hold at least one particle, got shape {x.shape}")
-        bad = ~np.all(np.isfinite(x), axis=1)
-        if bad.any():
-            raise ValueError(f"x0 contains NaN or inf (particle {int(np.argmax(bad))})")
-        sde.manifold.check(x, "x0")
-        seed = resolve_seed(seed)
-        offset = _check_offset(particle_offset, x.shape[0])
-        v = _initial_velocity(sde, v0, x, seed, offset)
-        step_start = 0
-        target = _n_steps(t0, t1, dt, n_steps)
-        history_steps, history, stats0 = [], {}, {}
-        max_abs = check_max_abs(max_abs, x.dtype)
-        scale = initial_scale(x, v)
-        energy_scale = None
-        if "energy" in save.observables.values():
-            energy_scale = max(1.0, float(np.max(np.abs(sde.landscape.energy(x)))))
-
-    n_particles = x.shape[0]
-    particles = np.arange(offset, offset + n_particles, dtype=np.int64)
-    bound = min(max_abs, max_growth * scale)
-    energy_bound = None if energy_scale is None else max_growth**2 * energy_scale
-    every_ckpt = save.every if checkpoint_every is None else int(checkpoint_every)
+        start = _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs)
+    every_ckpt = start.save.every if checkpoint_every is None else int(checkpoint_every)
     if every_ckpt < 1:
         raise ValueError(f"checkpoint_every must be >= 1 step, got {checkpoint_every}")
+    return _Run(sde, integrator, be, dt, start, max_growth, checkpoint, every_ckpt, progress).execute()
 
-    settings = {
-        "integrator": integrator.name, "sde": repr(sde), "dt": dt, "t0": t0,
-        "target_step": int(target), "seed": int(seed), "backend": be.name,
-        "save_every": save.every, "save_start": bool(save.start),
-        "save_observables": {k: fn if isinstance(fn, str) else None
-                             for k, fn in save.observables.items()},
-        "particle_offset": offset, "n_particles": n_particles,
-        "dim": sde.dim, "dtype": str(x.dtype), "max_abs": float(max_abs),
-        "max_growth": max_growth, "growth_scale": scale, "energy_scale": energy_scale,
-    }
-    state = integrator.init_state(sde, x, v)
-    diverged = np.full(n_particles, -1, dtype=np.int64)
-    energy_names = [k for k, fn in save.observables.items() if fn == "energy"]
 
-    def record(step):
-        values = be.observe(save, sde, state)  # all first: an observable may raise (Ctrl-C)
-        history_steps.append(step)
-        for name, value in values.items():
-            history.setdefault(name, []).append(value)
-        if energy_bound is not None and energy_names:
-            u = values[energy_names[0]]
-            bad = ~(np.abs(u) <= energy_bound)
-            if bad.any():
-                return bad, float(np.max(np.abs(np.where(np.isfinite(u), u, np.inf))))
-        return None
+def _check_combinations(client, n_shards, checkpoint, checkpoint_every, resume, continue_from) -> None:
+    """Arguments that only make sense together (or never together)."""
+    if isinstance(client, (str, bytes, os.PathLike)):
+        raise TypeError(f"client must be a dask.distributed.Client, got the {type(client).__name__} "
+                        f"{client!r}: connect first, e.g. client = distributed.Client({client!r})")
+    if client is None and n_shards is not None:
+        raise ValueError("n_shards= is only used with client= (sharded runs on Dask workers)")
+    if checkpoint is None and checkpoint_every is not None:
+        raise ValueError("checkpoint_every= is only used with checkpoint= (a file to write)")
+    if resume is not None and continue_from is not None:
+        raise ValueError("give resume= (finish an interrupted run along its own path) or "
+                         "continue_from= (a new run from where another ended), not both")
 
-    def trajectory(step, interrupted, wall, diverged_run=False):
-        taken = step - step_start
-        n_acc = None if state.n_accepted is None else int(state.n_accepted.sum())
-        prev_steps = stats0.get("n_steps", 0)
-        prev_acc = stats0.get("n_accepted_total", 0) or 0
-        stats = {
-            "n_steps": prev_steps + taken,
-            "n_grad_evals": stats0.get("n_grad_evals", 0) + state.n_grad_evals,
-            "wall_time": stats0.get("wall_time", 0.0) + wall,
-            "particle_steps_per_s": taken * n_particles / wall if wall > 0 else float("nan"),
-            "interrupted": interrupted,
-            "diverged": diverged_run,
-            "fused": bool(getattr(be, "can_fuse", lambda *a: False)(integrator, sde)),
+
+@dataclass
+class _Start:
+    """Where a run starts: the cloud, its noise coordinates, its target and its bounds.
+
+    ``step0`` is the absolute step at time ``t0``; ``step`` the absolute step of the cloud
+    (``step0``, or later when resuming); ``target`` the absolute last step.
+    """
+
+    x: np.ndarray
+    v: np.ndarray | None
+    seed: int
+    t0: float
+    offset: int
+    step0: int
+    step: int
+    target: int
+    save: SaveAt
+    max_abs: float
+    scale: float
+    energy_scale: float | None
+    prior: Trajectory | None = None
+
+
+def _load(run: Trajectory | str | Path, name: str) -> Trajectory:
+    if isinstance(run, Trajectory):
+        return run
+    if isinstance(run, (str, os.PathLike)):
+        return Trajectory.load(run)
+    raise TypeError(f"{name} must be a Trajectory or a path to one, got {type(run).__name__}")
+
+
+def _check_step0(step0) -> int:
+    if step0 is None:
+        return 0
+    if isinstance(step0, bool) or not isinstance(step0, (int, np.integer)) or not 0 <= step0 < STEP_LIMIT:
+        raise ValueError(f"step0 must be an integer in [0, 2**50), got {step0!r}")
+    return int(step0)
+
+
+def _end_of(prior: Trajectory) -> dict:
+    """The coordinates at which a run continuing ``prior`` starts."""
+    st = prior.settings
+    own_step0 = int(st.get("step0", 0))
+    return {"x0": prior.final, "v": prior.final_velocity, "seed": int(st["seed"]),
+            "t0": float(st["t0"]) + (prior.step - own_step0) * float(st["dt"]),
+            "particle_offset": int(st["particle_offset"]), "step0": int(prior.step)}
+
+
+def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs) -> _Start:
+    """A new run: from ``x0``, or from where ``continue_from`` ended."""
+    carried_v = None
+    if continue_from is not None:
+        end = _end_of(_load(continue_from, "continue_from"))
+        ignored = [k for k in ("x0", "v0", "t0", "particle_offset", "step0") if given[k] is not None]
+        if given["seed"] is not None and not _same(given["seed"], end["seed"]):
+            ignored.append("seed")
+        if ignored:
+            raise ValueError(f"continue_from= takes {', '.join(ignored)} from the run it continues: "
+                             f"do not pass {', '.join(n + '=' for n in ignored)}")
+        given = dict(given, x0=end["x0"], seed=end["seed"], t0=end["t0"],
+                     particle_offset=end["particle_offset"], step0=end["step0"])
+        carried_v = end["v"]
+    save = SaveAt() if save is None else save
+    if given["x0"] is None:
+        raise ValueError("x0 is required (unless resume= or continue_from= is given)")
+    t0 = 0.0 if given["t0"] is None else _finite_number(given["t0"], "t0")
+    x = check_cloud(given["x0"], sde.dim, "x0").copy()
+    if x.shape[0] == 0:
+        raise ValueError(f"x0 must hold at least one particle, got shape {x.shape}")
+    bad = ~np.all(np.isfinite(x), axis=1)
+    if bad.any():
+        raise ValueError(f"x0 contains NaN or inf (particle {int(np.argmax(bad))})")
+    sde.manifold.check(x, "x0")
+    seed = resolve_seed(given["seed"])
+    offset = _check_offset(given["particle_offset"], x.shape[0])
+    step0 = _check_step0(given["step0"])
+    if carried_v is not None and (sde.is_underdamped or continue_from is not None):
+        v = np.array(carried_v, dtype=x.dtype)
+    else:
+        v = _initial_velocity(sde, given["v0"], x, seed, offset, step0)
+    target = step0 + _n_steps(t0, t1, dt, n_steps)
+    if target >= STEP_LIMIT:
+        raise ValueError(f"the run would pass the generator's last step 2**50 (step0 = {step0})")
+    energy_scale = None
+    if "energy" in save.observables.values():
+        energy_scale = max(1.0, float(np.max(np.abs(sde.landscape.energy(x)))))
+    return _Start(x=x, v=v, seed=seed, t0=t0, offset=offset, step0=step0, step=step0, target=target,
+                  save=save, max_abs=check_max_abs(max_abs, x.dtype), scale=initial_scale(x, v),
+                  energy_scale=energy_scale)
+
+
+def _resumed_start(sde, integrator, resume, given, dt, t1, n_steps, save, max_abs) -> _Start:
+    """An interrupted run, continued along its own path (its records carried over)."""
+    prior = _load(resume, "resume")
+    st = prior.settings
+    own = {"seed": st.get("seed"), "t0": st.get("t0"), "particle_offset": st.get("particle_offset"),
+           "step0": st.get("step0", 0)}
+    ignored = [name for name in _RESUME_IGNORES  # the run's own value may be repeated
+               if given[name] is not None and not (name in own and _same(given[name], own[name]))]
+    if ignored:
+        raise ValueError(f"resume= continues the run with its own {', '.join(ignored)} "
+                         f"(seed={own['seed']}, t0={own['t0']}, particle_offset="
+                         f"{own['particle_offset']}, step0={own['step0']}): do not pass "
+                         f"{', '.join(n + '=' for n in ignored)}")
+    _check_same_problem(st, sde, integrator, dt)
+    t0, step0 = float(st["t0"]), int(own["step0"])
+    target = int(st["target_step"])
+    if t1 is not None or n_steps is not None:  # a new target, counted from the run's start
+        target = step0 + _n_steps(t0, t1, dt, n_steps)
+        if target < prior.step:
+            raise ValueError(f"resume: the new target step {target} precedes the "
+                             f"checkpoint's step {prior.step}")
+    x = np.array(prior.final)
+    v = None if prior.final_velocity is None else np.array(prior.final_velocity)
+    return _Start(x=x, v=v, seed=int(st["seed"]), t0=t0, offset=int(st["particle_offset"]),
+                  step0=step0, step=prior.step, target=target, save=_resume_save(prior, save),
+                  max_abs=check_max_abs(st.get("max_abs") if max_abs is None else max_abs, x.dtype),
+                  scale=float(st.get("growth_scale", initial_scale(x, v))),
+                  energy_scale=st.get("energy_scale"), prior=prior)
+
+
+def _check_same_problem(st: dict, sde, integrator, dt: float) -> None:
+    """A resumed run must integrate the same SDE with the same scheme and step."""
+    if st.get("integrator") != integrator.name:
+        raise ValueError(f"resume: the run used {st.get('integrator')}, not {integrator.name}")
+    if "integrator_repr" in st and st["integrator_repr"] != repr(integrator):
+        raise ValueError(f"resume: the run used {st['integrator_repr']}, not {integrator!r}")
+    if not math.isclose(st["dt"], dt, rel_tol=1e-15):
+        raise ValueError(f"resume: the run used dt = {st['dt']}, not {dt}")
+    if "sde_fingerprint" in st:  # its parameters, not its repr (older files: the repr)
+        if st["sde_fingerprint"] != fingerprint(sde):
+            raise ValueError(f"resume: the run's SDE had other parameters than {sde!r} (their "
+                             "fingerprints differ): resume with the SDE the run was started with")
+    elif st.get("sde") != repr(sde):
+        raise ValueError(f"resume: the run's SDE was {st.get('sde')}, not {sde!r}")
+
+
+class _Run:
+    """One run of the driver loop, from a :class:`_Start` to its target."""
+
+    def __init__(self, sde, integrator, be, dt, start: _Start, max_growth, checkpoint, every_ckpt,
+                 progress):
+        self.sde, self.integrator, self.be, self.dt, self.start = sde, integrator, be, dt, start
+        self.max_growth, self.checkpoint, self.every_ckpt = max_growth, checkpoint, every_ckpt
+        self.progress = progress
+        self.save = start.save
+        n = start.x.shape[0]
+        self.particles = np.arange(start.offset, start.offset + n, dtype=np.int64)
+        self.bound = min(start.max_abs, max_growth * start.scale)
+        self.energy_bound = None if start.energy_scale is None else max_growth**2 * start.energy_scale
+        self.energy_names = [k for k, fn in self.save.observables.items() if fn == "energy"]
+        self.recorder = Recorder(self._settings(), start.prior)
+        self.state = integrator.init_state(sde, start.x, start.v)
+        self.diverged = np.full(n, -1, dtype=np.int64)
+        self.step = start.step
+        self.clock = time.perf_counter()
+
+    def _settings(self) -> dict:
+        s, x = self.start, self.start.x
+        return {
+            "integrator": self.integrator.name, "integrator_repr": repr(self.integrator),
+            "sde": repr(self.sde), "sde_fingerprint": fingerprint(self.sde), "dt": self.dt,
+            "t0": s.t0, "step0": s.step0, "target_step": int(s.target), "seed": int(s.seed),
+            "backend": self.be.name, "save_every": self.save.every, "save_start": bool(self.save.start),
+            "save_observables": {k: fn if isinstance(fn, str) else None
+                                 for k, fn in self.save.observables.items()},
+            "particle_offset": s.offset, "n_particles": x.shape[0], "dim": self.sde.dim,
+            "dtype": str(x.dtype), "max_abs": float(s.max_abs), "max_growth": self.max_growth,
+            "growth_scale": s.scale, "energy_scale": s.energy_scale,
         }
-        if n_acc is not None:
-            stats["n_accepted_total"] = prev_acc + n_acc
-            stats["acceptance_rate"] = stats["n_accepted_total"] / max(1, (prev_steps + taken) * n_particles)
-        obs = {k: np.stack(v_) if v_ else np.empty((0,)) for k, v_ in history.items()}
-        steps = np.asarray(history_steps, dtype=np.int64)
-        return Trajectory(ts=t0 + steps * dt, steps=steps, observables=obs, final=be.to_host(state.x),
-                          final_velocity=be.to_host(state.v), step=step, stats=stats, settings=settings)
 
-    def energy_blow_up(found, step):
-        bad, peak = found
-        traj = trajectory(step, False, time.perf_counter() - start, diverged_run=True)
-        if checkpoint is not None:
-            _write_checkpoint(traj, checkpoint)
-        what = ("NaN or inf" if not math.isfinite(peak) else
-                f"{peak:.3g}, past max_growth² = {max_growth**2:.3g} times the initial scale "
-                f"{energy_scale:.3g}")
-        return divergence_error(max(step - 1, 0), particles[bad], traj, dt,
-                           f"the energy recorded at step {step} is {what}")
+    # ------------------------------------------------------------------ records
+    def _due(self, step: int, every: int) -> bool:
+        return (step - self.start.step0) % every == 0
 
-    start = time.perf_counter()
-    found = None
-    if resume is None:
-        if save.start:
-            found = record(0)
-    elif ((step_start % save.every == 0 or step_start == target)
-          and (not history_steps or history_steps[-1] != step_start)):
-        found = record(step_start)  # the run was interrupted while recording this step
-    if found is not None:
-        raise energy_blow_up(found, step_start)
-    step = step_start
-    bar = tqdm(total=target - step_start, disable=not progress, unit="step", leave=False,
-               desc=f"{integrator.name} ({be.name})")
-    compiling = step < target and _notify_compiling(be, integrator, sde, bar, progress)
-    try:
-        while step < target:
-            next_save = (step // save.every + 1) * save.every
-            next_ckpt = (step // every_ckpt + 1) * every_ckpt
-            stop = min(next_save, next_ckpt, target, step + MAX_CHUNK)
-            work = state.copy()  # a chunk is committed whole, so Ctrl-C never splits a step
-            reached = be.advance(integrator, sde, work, step, stop - step, dt, seed, particles,
-                                 bound, diverged)
-            state = work
-            if compiling:
-                bar.set_description_str(f"{integrator.name} ({be.name})")
-                compiling = False
-            if (diverged >= 0).any():
-                first = int(diverged[diverged >= 0].min())
-                step = stop if reached is None else int(reached)
-                traj = trajectory(step, False, time.perf_counter() - start, diverged_run=True)
-                if checkpoint is not None:
-                    _write_checkpoint(traj, checkpoint)
-                hit = diverged >= 0
-                reason = _divergence_reason(
-                    traj.final[hit], None if traj.final_velocity is None else traj.final_velocity[hit],
-                    max_abs, bound, max_growth, scale, isinstance(sde.manifold, Sphere))
-                raise divergence_error(first, particles[hit], traj, dt, reason)
-            bar.update(stop - step)
-            step = stop
-            if step % save.every == 0 or step == target:
-                found = record(step)
-                if found is not None:
-                    raise energy_blow_up(found, step)
-            if checkpoint is not None and (step % every_ckpt == 0) and step < target:
-                _write_checkpoint(trajectory(step, False, time.perf_counter() - start), checkpoint)
-    except KeyboardInterrupt:
-        bar.close()
-        traj = trajectory(step, True, time.perf_counter() - start)
-        if checkpoint is not None:
-            _write_checkpoint(traj, checkpoint)
+    def record(self, step: int) -> None:
+        """Record the observables at ``step``; raise if the recorded energy blew up."""
+        values = self.be.observe(self.save, self.sde, self.state)  # all first: an observable may raise
+        self.recorder.append(step, values)
+        if self.energy_bound is None or not self.energy_names:
+            return
+        u = values[self.energy_names[0]]
+        bad = ~(np.abs(u) <= self.energy_bound)
+        if bad.any():
+            peak = float(np.max(np.abs(np.where(np.isfinite(u), u, np.inf))))
+            what = ("NaN or inf" if not math.isfinite(peak) else
+                    f"{peak:.3g}, past max_growth² = {self.max_growth**2:.3g} times the initial scale "
+                    f"{self.start.energy_scale:.3g}")
+            traj = self.stop(step, diverged=True)
+            raise divergence_error(max(step - 1, 0), self.particles[bad], traj, self.dt,
+                                   f"the energy recorded at step {step} is {what}")
+
+    def trajectory(self, step: int, interrupted=False, diverged=False) -> Trajectory:
+        state = self.state
+        stats = self.recorder.stats(
+            taken=step - self.start.step, n_particles=self.particles.size,
+            n_grad_evals=state.n_grad_evals, wall=time.perf_counter() - self.clock,
+            interrupted=interrupted, diverged=diverged,
+            fused=bool(getattr(self.be, "can_fuse", lambda *a: False)(self.integrator, self.sde)),
+            n_accepted=None if state.n_accepted is None else int(state.n_accepted.sum()))
+        return self.recorder.trajectory(step=step, final=self.be.to_host(state.x),
+                                        final_velocity=self.be.to_host(state.v), stats=stats)
+
+    def stop(self, step: int, interrupted=False, diverged=False) -> Trajectory:
+        """The trajectory at ``step``, written to the checkpoint file if there is one."""
+        traj = self.trajectory(step, interrupted, diverged)
+        if self.checkpoint is not None:
+            _write_checkpoint(traj, self.checkpoint)
         return traj
-    bar.close()
-    traj = trajectory(step, False, time.perf_counter() - start)
-    if checkpoint is not None:
-        _write_checkpoint(traj, checkpoint)
-    return traj
+
+    def record_start(self) -> None:
+        s = self.start
+        if s.prior is None:
+            if self.save.start:
+                self.record(s.step)
+        elif ((self._due(s.step, self.save.every) or s.step == s.target)
+              and self.recorder.last_step != s.step):
+            self.record(s.step)  # the run was interrupted while recording this step
+
+    # ------------------------------------------------------------------ the loop
+    def execute(self) -> Trajectory:
+        self.record_start()
+        s = self.start
+        bar = tqdm(total=s.target - s.step, disable=not self.progress, unit="step", leave=False,
+                   desc=f"{self.integrator.name} ({self.be.name})")
+        compiling = self.step < s.target and _notify_compiling(self.be, self.integrator, self.sde,
+                                                               bar, self.progress)
+        try:
+            while self.step < s.target:
+                stop = self.advance_chunk()
+                if compiling:
+                    bar.set_description_str(f"{self.integrator.name} ({self.be.name})")
+                    compiling = False
+                bar.update(stop - self.step)
+                self.step = stop
+                if self._due(stop, self.save.every) or stop == s.target:
+                    self.record(stop)
+                if self.checkpoint is not None and self._due(stop, self.every_ckpt) and stop < s.target:
+                    _write_checkpoint(self.trajectory(stop), self.checkpoint)
+        except KeyboardInterrupt:
+            bar.close()
+            return self.stop(self.step, interrupted=True)
+        bar.close()
+        return self.stop(self.step)
+
+    def advance_chunk(self) -> int:
+        """Advance to the next record, checkpoint, target or chunk end; return that step."""
+        rel = self.step - self.start.step0
+        stop = self.start.step0 + min((rel // self.save.every + 1) * self.save.every,
+                                      (rel // self.every_ckpt + 1) * self.every_ckpt)
+        stop = min(stop, self.start.target, self.step + MAX_CHUNK)
+        work = self.state.copy()  # a chunk is committed whole, so Ctrl-C never splits a step
+        reached = self.be.advance(self.integrator, self.sde, work, self.step, stop - self.step, self.dt,
+                                  self.start.seed, self.particles, self.bound, self.diverged)
+        self.state = work
+        if (self.diverged >= 0).any():
+            self.blow_up(stop if reached is None else int(reached))
+        return stop
+
+    def blow_up(self, step: int) -> None:
+        """Raise the DivergenceError of the particles flagged in ``diverged``."""
+        first = int(self.diverged[self.diverged >= 0].min())
+        traj = self.stop(step, diverged=True)
+        hit = self.diverged >= 0
+        reason = _divergence_reason(
+            traj.final[hit], None if traj.final_velocity is None else traj.final_velocity[hit],
+            self.start.max_abs, self.bound, self.max_growth, self.start.scale,
+            isinstance(self.sde.manifold, Sphere))
+        raise divergence_error(first, self.particles[hit], traj, self.dt, reason)

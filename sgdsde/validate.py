@@ -179,7 +179,8 @@ def lyapunov_covariance_row(level: str) -> Check:
     measured, se = _stationary_trace(traj.final, 0.0)
     expected = float(np.trace(lyapunov_covariance(_LTE_HESSIAN, _LTE_HESSIAN @ _LTE_HESSIAN, eta)))
     return Check("lyapunov_covariance", f"Tr Σ of the order-1 SME, η = {eta}",
-                 "Mandt, Hoffman & Blei, JMLR 2017, eq. 13; docs/theory.md §2", expected, measured, se, N_SE * se,
+                 "Mandt, Hoffman & Blei, JMLR 2017, eq. 13; docs/theory.md §2",
+                 expected, measured, se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd(|x|²)/sqrt(M), M = {m}")
 
 
@@ -226,7 +227,8 @@ def least_squares_covariance_row(level: str) -> Check:
     expected = float(np.trace(sgd_stationary_covariance(loss, eta, batch)))
     return Check("sgd_covariance_least_squares",
                  f"Tr Σ of minibatch SGD on least squares, η = {eta}, B = {batch}",
-                 "exact discrete SGD with multiplicative noise (sgd.exact); docs/theory.md §2", expected, measured,
+                 "exact discrete SGD with multiplicative noise (sgd.exact); docs/theory.md §2",
+                 expected, measured,
                  se, N_SE * se, f"{N_SE:g} SE, SE = sd(|δ|²)/sqrt(M), M = {m}")
 
 
@@ -379,7 +381,8 @@ def fokker_planck_boltzmann(level: str) -> Check:
     exact = boltzmann_density_1d(lambda y: (y * y - 1) ** 2, temperature, grid.axes[0], bounds=(-2.5, 2.5))
     measured = float(grid.integrate(np.abs(fp.stationary() - exact)))
     return Check("fp_boltzmann", f"∫|p_∞ − e^(−U/T)/Z| dx, double well, T = {temperature}",
-                 "Scharfetter–Gummel exact discrete Boltzmann state, docs/theory.md §5", 0.0, measured, 0.0, 1e-9,
+                 "Scharfetter–Gummel exact discrete Boltzmann state, docs/theory.md §5",
+                 0.0, measured, 0.0, 1e-9,
                  "1e-9: rounding of the sparse LU solve and of the quadrature of Z (the scheme's zero-flux "
                  "state is exactly Boltzmann at the nodes)")
 
@@ -475,7 +478,8 @@ def pspin_paramagnetic_energy(level: str) -> Check:
     per_draw = np.array(per_draw)
     se = float(per_draw.std(ddof=1) / math.sqrt(draws))
     return Check("pspin_paramagnetic_energy", f"energy per spin, Langevin p = 3 at T = 1.5 T_d (N = {n})",
-                 "annealed paramagnet −ξ(1)/T, docs/theory.md §4", float(paramagnetic_energy(temperature, p=3)),
+                 "annealed paramagnet −ξ(1)/T, docs/theory.md §4",
+                 float(paramagnetic_energy(temperature, p=3)),
                  float(per_draw.mean()), se, N_SE * se,
                  f"{N_SE:g} SE, SE = sd over {draws} coupling draws / sqrt(draws) ({m} particles each, "
                  f"time average over {t_eq:g} ≤ t ≤ {t1:g}, Leimkuhler–Matthews dt = {dt:g})")
@@ -577,6 +581,145 @@ def kramers_limit(level: str) -> Check:
                  "(kτ = 1 + (3/8)T/ΔU + O(T²))")
 
 
+# ---------------------------------------------------------------- gradient information (docs/validation.md)
+def parity_gradient_variance_row(level: str) -> Check:
+    from .landscapes.mlp import MLP
+    from .measure.gradient_stats import gradient_variance_bound, target_family_gradient_variance
+    from .studies.parity import parity_inputs, parity_targets
+
+    d = 10 if _level(level) else 7
+    x, table = parity_inputs(d), parity_targets(d)
+    net = MLP(x, table[0], widths=[32], activation="tanh", loss="mse")
+    theta = net.init_params(1, seed=0)
+
+    def make(y):
+        return MLP(x, y, widths=[32], activation="tanh", loss="mse")
+
+    variance = float(target_family_gradient_variance(make, table, theta)[0])
+    bound = float(gradient_variance_bound(net, theta, len(table))[0])
+    # the mean over the family of ∇F_S − ∇F_0 is −(1/n) Jᵀ mean_S χ_S; Parseval adds its square
+    jac = net.per_example_output_grads(theta)[0]
+    shift = jac.T @ table.mean(axis=0) / len(x)
+    measured = variance + float(shift @ shift)
+    return Check("parity_gradient_variance",
+                 f"Var_S ∇F_S + |shift|² at random init, all 2^{d} parities (Var = {variance:.4g} "
+                 f"= {variance / bound:.4f} × bound)",
+                 "Shalev-Shwartz, Shamir & Shammah, ICML 2017, Thm 1 (G²/|H|; equality for a complete "
+                 "family by Parseval)", bound, measured, 0.0, 1e-9 * bound,
+                 "1e-9 relative: rounding of 2^d gradients of 2^d examples (deterministic)")
+
+
+def _tail_index_row(alpha: float) -> Callable[[str], Check]:
+    def row(level: str) -> Check:
+        from .measure.gradient_stats import symmetric_stable, tail_index
+
+        n = 1_000_000 if _level(level) else 40_000
+        t = tail_index(symmetric_stable(alpha, n, seed=7))
+        return Check(f"tail_index_alpha_{alpha:g}", f"tail index α̂ of {n} symmetric {alpha:g}-stable draws",
+                     "Mohammadi et al., Metrika 2015 (estimator of Şimşekli et al., ICML 2019)", alpha,
+                     t.alpha, t.stderr, N_SE * t.stderr,
+                     f"{N_SE:g} SE, SE = α̂² sd(Z)/(sqrt(K2) log K1), K1 = K2 = {t.block} (1/α̂ unbiased)")
+    row.__name__ = f"tail_index_alpha_{alpha:g}"
+    return row
+
+
+def _fdr_row(momentum: float) -> Callable[[str], Check]:
+    def row(level: str) -> Check:
+        from .measure.gradient_stats import fluctuation_dissipation_residual
+        from .sgd.trace import sgd_trace
+
+        full = _level(level)
+        plain = _regression(64, 4)
+        loss = type(plain)(plain.inputs, plain.targets, weight_decay=0.1)
+        lr = 0.1 if momentum == 0 else 0.05
+        m, steps = (256, 4000) if full else (64, 800)
+        trace = sgd_trace(loss, np.zeros((m, 4)), lr=lr, batch_size=4, n_steps=steps, burn_in=400,
+                          momentum=momentum, seed=5)
+        fdr = fluctuation_dissipation_residual(trace.positions, trace.grads, lr, momentum=momentum,
+                                               velocities=trace.velocities)
+        kind = "plain SGD" if momentum == 0 else f"heavy ball μ = {momentum:g}"
+        rhs = "(η/2)⟨|g|²⟩" if momentum == 0 else "[(1+μ)/(2η)]⟨|v|²⟩"
+        return Check(f"fdr_{'sgd' if momentum == 0 else 'heavy_ball'}",
+                     f"⟨θ·∇f⟩ / {rhs} − 1, {kind}, least squares + weight decay, η = {lr:g}, B = 4",
+                     "Yaida, ICLR 2019 (arXiv:1810.00004), first FDR; docs/validation.md", 0.0, fdr.relative,
+                     fdr.relative_se, N_SE * fdr.relative_se,
+                     f"{N_SE:g} SE, SE by batch means: 10 blocks × {m} runs of {steps} steps "
+                     "after 400 burn-in")
+    row.__name__ = f"fdr_{momentum:g}"
+    return row
+
+
+def smoothed_step_row(level: str) -> Check:
+    from .landscapes.toy import Rugged
+    from .studies.smoothing import expected_smoothed_step, smoothed_grad
+
+    n = 2_000_000 if _level(level) else 100_000
+    loss, lr, sigma = Rugged(dim=1, stiffness=1.0, amplitude=0.5, wavelength=0.6), 0.02, 10.0
+    y = np.array([[1.3]])
+    expected = float((y - lr * smoothed_grad(loss, y, lr, sigma)[0])[0, 0])
+    mean, se = expected_smoothed_step(loss, y, lr, sigma, n_samples=n, seed=9)
+    return Check("smoothed_step", f"E[y_(t+1) | y_t = 1.3], rugged 1-D loss, η = {lr}, σ = {sigma:g}",
+                 "Kleinberg, Li & Yuan, ICML 2018 (arXiv:1802.06175): a gradient step on f̃ (closed form)",
+                 expected, float(mean[0, 0]), float(se[0, 0]), N_SE * float(se[0, 0]),
+                 f"{N_SE:g} SE, SE = sd/sqrt(pairs), {n // 2} antithetic pairs ±ω")
+
+
+# ---------------------------------------------------------------- landscape geometry (docs/validation.md)
+def _muller_brown_saddle_row(which: int) -> Callable[[str], Check]:
+    def row(level: str) -> Check:
+        from .geometry.paths import nudged_elastic_band
+        from .landscapes.toy import MullerBrown
+        from .measure.critical_points import find_critical_points
+
+        mb = MullerBrown()
+        starts = np.array([[-0.55, 1.44], [0.62, 0.03], [-0.05, 0.47], [-0.82, 0.62], [0.21, 0.29]])
+        cp = find_critical_points(mb, starts)
+        minima = cp.x[cp.index == 0]
+        minima = minima[np.argsort(minima[:, 0])]
+        path = nudged_elastic_band(mb, minima[which], minima[which + 1], n_images=15 if _level(level) else 9,
+                                   tol=1e-7)
+        i = int(np.argmin(np.linalg.norm(cp.x - path.saddle, axis=1)))
+        return Check(f"neb_muller_brown_saddle_{which + 1}",
+                     f"climbing-image NEB saddle energy, Müller–Brown, minima {which + 1}–{which + 2}",
+                     "Henkelman, Uberuaga & Jónsson, JCP 113, 9901 (2000); saddle of sgdsde's critical-point "
+                     "finder", float(cp.energy[i]), float(path.energies.max()), 0.0, 1e-6,
+                     f"1e-6 (issue 19): NEB force tol 1e-7 × |λ| ≤ 1e3 curvature; {path.n_iterations} "
+                     "iterations, one batched gradient call each")
+    row.__name__ = f"neb_muller_brown_saddle_{which + 1}"
+    return row
+
+
+def hutchpp_goe_row(level: str) -> Check:
+    from .geometry.hessian import hutchpp_trace
+    from .landscapes.toy import Quadratic
+    from .random import STREAM_USER, normals
+
+    n = 1000 if _level(level) else 300
+    g = normals(61, np.arange(n), 0, n, STREAM_USER + 22)
+    h = (g + g.T) / math.sqrt(2 * n) + 3.0 * np.eye(n)  # GOE on [1, 5]: positive definite
+    est = hutchpp_trace(Quadratic(h), np.zeros(n), n_products=150, seed=5)
+    return Check("hutchpp_goe_trace", f"Hutch++ trace of a GOE + 3 I matrix, n = {n}, 150 products",
+                 "Meyer, Musco, Musco & Woodruff, SOSA 2021 (arXiv:2010.09649): unbiased",
+                 float(np.trace(h)), est.value, est.stderr, N_SE * est.stderr,
+                 f"{N_SE:g} SE, SE = sd of the 50 Hutchinson terms / sqrt(50)")
+
+
+def local_free_energy_row(level: str) -> Check:
+    from .geometry.local_entropy import local_free_energy, local_free_energy_exact
+    from .landscapes.toy import NarrowWideWells
+
+    wells = NarrowWideWells()
+    x = wells.minima()[1:]
+    exact, _ = local_free_energy_exact(wells, x, 1.0, 0.5, bounds=[(-8, 8)], n_grid=4001)
+    n_inner, n_steps = (32, 8000) if _level(level) else (8, 2000)
+    est = local_free_energy(wells, x, 1.0, 0.5, n_inner=n_inner, n_steps=n_steps, dt=2e-3, seed=4)
+    return Check("local_free_energy", "local free energy F(x; γ = 1, T = 0.5) at the wide minimum of "
+                 "NarrowWideWells", "Chaudhari et al., ICLR 2017 (arXiv:1611.01838); exact quadrature",
+                 float(exact[0]), float(est.value[0]), float(est.stderr[0]), N_SE * float(est.stderr[0]),
+                 f"{N_SE:g} SE: thermodynamic integration over 8 Gauss–Legendre nodes, SE from {n_inner} "
+                 f"independent inner particles per node ({n_steps} LeimkuhlerMatthews steps, dt = 2e-3)")
+
+
 # ---------------------------------------------------------------- registry and runner
 ROWS: dict[str, Callable[[str], Check]] = {
     "weak_order_1": weak_order_1,
@@ -600,6 +743,15 @@ ROWS: dict[str, Callable[[str], Check]] = {
        for what in ("threshold", "ground_state", "T_d", "T_s") for p in (3, 4)},
     "sgd_multiplicative_loss": multiplicative_sgd_loss_row,
     "implicit_regularisation": implicit_regularisation_row,
+    "parity_gradient_variance": parity_gradient_variance_row,
+    **{f"tail_index_alpha_{a:g}": _tail_index_row(a) for a in (1.2, 1.5, 1.8, 2.0)},
+    "fdr_sgd": _fdr_row(0.0),
+    "fdr_heavy_ball": _fdr_row(0.7),
+    "smoothed_step": smoothed_step_row,
+    "neb_muller_brown_saddle_1": _muller_brown_saddle_row(0),
+    "neb_muller_brown_saddle_2": _muller_brown_saddle_row(1),
+    "hutchpp_goe_trace": hutchpp_goe_row,
+    "local_free_energy": local_free_energy_row,
 }
 
 

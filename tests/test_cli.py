@@ -45,6 +45,27 @@ def test_demo_is_reproducible(tmp_path):
     assert numbers(tmp_path / "a") == numbers(tmp_path / "b")
 
 
+
+# The panels of the wave-2 studies (issues 18-20): each runs at a small scale and shows its figure.
+NEW_PANELS = {"sme_limit": "sme_limit.png", "saddles": "saddles.png"}
+
+
+@pytest.mark.parametrize(("study", "figure"), NEW_PANELS.items())
+def test_each_new_panel_writes_its_figure(tmp_path, study, figure):
+    report = run_demo(tmp_path, scale=0.05, seed=1, studies=[study], progress=False).read_text()
+    assert f"]({figure})" in report
+    assert not re.search(r"\bnan\b", report, flags=re.IGNORECASE)  # every printed number is finite
+    _check_report(tmp_path)
+
+
+def test_sections_are_numbered_in_the_order_run(tmp_path):
+    report = run_demo(tmp_path, scale=0.01, studies=["sme_limit", "fokker_planck"], progress=False)
+    report = report.read_text()
+    headings = re.findall(r"^## (\d+)\. (.*)$", report, flags=re.MULTILINE)
+    assert [number for number, _ in headings] == ["1", "2"]
+    assert headings[0][1] == "Where the SME stops being exact"
+
+
 @pytest.mark.parametrize("value", ["0", "-0.5", "1.5", "large"])
 def test_demo_rejects_a_bad_scale(value, capsys):
     with pytest.raises(SystemExit) as info:

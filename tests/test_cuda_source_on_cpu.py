@@ -1,6 +1,6 @@
 """The GPU kernels' CUDA C source, checked on the CPU.
 
-The headers in ``sgdsde/backends/_cuda`` compile both as CUDA (NVRTC, nvcc) and as host C++.
+The headers in ``sgdsde/_cuda`` compile both as CUDA (NVRTC, nvcc) and as host C++.
 Compiled here with the system C++ compiler into a small shared library, they must give
 
 * the counter-based normals and uniforms of :mod:`sgdsde.random`, bit for bit;
@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 from sgdsde import random as rnd
 from sgdsde.backends.numpy_backend import NumpyBackend
 from sgdsde.integrators.overdamped import EulerMaruyama, Heun
-from sgdsde.landscapes._pspin_cupy import STREAM_COUPLINGS, couplings_reference
+from sgdsde.landscapes._pspin_cupy import coupling_stream, couplings_reference
 from sgdsde.landscapes.toy import DoubleWell, MullerBrown
 from sgdsde.sde import LangevinSDE
 
-CUDA_DIR = Path(__file__).resolve().parents[1] / "sgdsde" / "backends" / "_cuda"
+CUDA_DIR = Path(__file__).resolve().parents[1] / "sgdsde" / "_cuda"
 CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 
 SCHEMES = {"EulerMaruyama": 0, "Heun": 1, "LeimkuhlerMatthews": 2, "MALA": 3, "BAOAB": 4}
@@ -235,8 +235,8 @@ def _host(lib, sde, integrator, start, seed, offset, step0, n_steps, dt):
     x = np.ascontiguousarray(start.x).copy()
     m, d = x.shape
     v = None if start.v is None else start.v.copy()
-    g = start.cache["grad"].astype(x.dtype).copy() if "grad" in start.cache else None
-    u = start.cache["energy"].astype(x.dtype).copy() if "energy" in start.cache else None
+    g = None if start.grad is None else start.grad.astype(x.dtype)
+    u = None if start.energy is None else start.energy.astype(x.dtype)
     acc = np.zeros(m, dtype=np.int64) if integrator.name == "MALA" else None
     diverged = np.full(m, -1, dtype=np.int64)
     land = sde.landscape
@@ -304,7 +304,7 @@ def test_divergence_freezes_the_particle_at_the_step_it_left(lib):
 @pytest.mark.parametrize(("n", "p"), [(7, 2), (6, 3), (4, 4)])
 def test_pspin_couplings_equal_reference_bit_for_bit(lib, n, p):
     got = np.empty(n**p)
-    lib.host_couplings(_ptr(got), n**p, n, p, 123, STREAM_COUPLINGS, *map(_ptr, TABLES))
+    lib.host_couplings(_ptr(got), n**p, n, p, 123, coupling_stream(p), *map(_ptr, TABLES))
     want = couplings_reference(n, p, seed=123)
     assert np.array_equal(got.reshape((n,) * p), want)
 
@@ -315,21 +315,21 @@ def _instances(source):
 
     (D up to MAX_FUSED_DIM compiles the same templates, fully unrolled: 20 s for D = 16.)
     """
-    from sgdsde.backends._cuda import FUSED_KERNELS, instance
+    from sgdsde._cuda import FUSED_TEMPLATES, instance
 
     if source == "pspin.cu":
         return [instance("pspin_couplings", real) for real in ("float", "double")]
     names = [instance("normals", "float"), instance("normals", "double"), "uniforms"]
     for real in ("float", "double"):
         for dim in (1, 3):
-            names += [instance(t, real, dim) for t in (*FUSED_KERNELS.values(), "toy_grad_energy")]
+            names += [instance(t, real, dim) for t in (*FUSED_TEMPLATES, "toy_grad_energy")]
     return names
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
 @pytest.mark.parametrize("source", ["fused.cu", "pspin.cu"])
 def test_cuda_source_compiles_for_the_gpu(tmp_path, source):
-    from sgdsde.backends._cuda import NVRTC_OPTIONS, expanded
+    from sgdsde._cuda import NVRTC_OPTIONS, expanded
 
     names = _instances(source)
     # The text NVRTC is given, plus references that make nvcc instantiate every template.

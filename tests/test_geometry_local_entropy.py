@@ -47,6 +47,7 @@ def test_langevin_estimate_agrees_with_quadrature_within_its_error_bars():
     assert wells.energy(x[:1])[0] < wells.energy(x[1:])[0] and exact_f[1] < exact_f[0]
 
 
+@pytest.mark.slow  # 4.5 s idle, 10 s on the loaded 2-core box
 def test_entropy_sgd_leaves_the_narrow_well_where_langevin_sgd_stays():
     wells = NarrowWideWells()
     start = np.repeat(wells.minima()[:1], 8, axis=0)

@@ -55,14 +55,14 @@ def test_paths_on_the_sphere_find_an_index_one_saddle_of_the_pspin_model():
     h = SphericalPSpin(n=16, p=3, seed=0)
     x = h.manifold.random(12, seed=1)
     for _ in range(2000):  # gradient descent to minima
-        x = h.manifold.retract(x - 0.05 * h.riemannian_grad(x))
+        x = h.manifold.retract(x - 0.05 * h.riemannian_gradient(x))
     e = h.energy(x)
     i = int(np.argmin(e))
     j = next(k for k in np.argsort(e) if abs(h.overlap(x[i:i + 1], x[k:k + 1])[0]) < 0.9)
     path = nudged_elastic_band(h, x[i], x[j], n_images=11, tol=1e-7)
     assert path.converged
     np.testing.assert_allclose(np.linalg.norm(path.images, axis=1), 4.0, rtol=1e-12)
-    assert np.linalg.norm(h.riemannian_grad(path.saddle[None])) < 1e-6
+    assert np.linalg.norm(h.riemannian_gradient(path.saddle[None])) < 1e-6
     eig = hessian_spectrum(h, path.saddle[None])[0]
     assert eig[0] < 0 < eig[1]  # index one
     # the critical-point finder started there returns the same point

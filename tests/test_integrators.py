@@ -75,9 +75,17 @@ def _run_reference(integrator, sde, x0, v0, h, n_steps, normals):
     return state
 
 
-def _given_increments(coarse, h):
-    """``normals(step, dim, stream)`` returning the Brownian increments of step n over sqrt(h)."""
-    return lambda n, dim, stream: coarse[n] / math.sqrt(h)
+def _given_increments(coarse, h, substeps=1):
+    """``normals(step, dim, stream)`` returning the Brownian increments of step n over sqrt(h).
+
+    ``coarse`` holds ``substeps`` increments per step (a scheme's ``noise_substeps``): step n
+    gets those of its sub-intervals side by side, each over sqrt(h / substeps).
+    """
+    def normals(n, dim, stream):
+        parts = [coarse[n * substeps + j] for j in range(substeps)]
+        return np.concatenate(parts, axis=1) / math.sqrt(h / substeps)
+
+    return normals
 
 
 def _slope(hs, errors):
@@ -131,9 +139,10 @@ def test_strong_order_additive_noise(cls, brownian_increments):
     hs, errors = [], []
     for level in STRONG_LEVELS:
         h = 2.0**-level
-        coarse = dw.reshape(-1, round(h / delta), m, 1).sum(axis=1)  # same path, coarser grid
+        sub = integ.noise_substeps  # increments per step: same path, coarser grid
+        coarse = dw.reshape(-1, round(h / sub / delta), m, 1).sum(axis=1)
         state = _run_reference(integ, sde, x0, v0 if integ.underdamped else None, h,
-                               round(T_FINAL / h), _given_increments(coarse, h))
+                               round(T_FINAL / h), _given_increments(coarse, h, sub))
         hs.append(h)
         errors.append(math.sqrt(np.mean((state.x - exact) ** 2)))
     slope = _slope(hs, errors)
@@ -147,17 +156,21 @@ def test_strong_order_additive_noise(cls, brownian_increments):
 def _impulse_response(integ, sde, h, n_steps, x0=0.0, v0=0.0):
     """Exact law of a scheme that is linear in (state, noise), computed by its own ``step``.
 
-    Row 0 starts at (x0, v0) with zero noise and gives the mean; row j ≥ 1 starts at 0 with a
-    single unit normal at step j − 1 and gives that normal's coefficient b_j, so the variance
-    is Σ b_j².  (One more row than steps: Leimkuhler–Matthews reads the normal of step n + 1.)
+    Row 0 starts at (x0, v0) with zero noise and gives the mean; every other row starts at 0
+    with a single unit normal (one component of one step) and gives that normal's
+    coefficient b_j, so the variance is Σ b_j².  A step has ``noise_substeps`` components
+    (d = 1); one step more than taken: Leimkuhler–Matthews reads the normal of step n + 1.
     Returns ``(mean_x, var_x, mean_v, var_v)`` (velocities None when overdamped).
     """
-    rows = n_steps + 2
+    per_step = integ.noise_substeps
+    rows = 1 + (n_steps + 1) * per_step
 
     def normals(n, dim, stream):
+        assert dim == per_step
         xi = np.zeros((rows, dim))
-        if n + 1 < rows:
-            xi[n + 1] = 1.0
+        for j in range(dim):
+            if 1 + n * dim + j < rows:
+                xi[1 + n * dim + j, j] = 1.0
         return xi
 
     x = np.zeros((rows, 1))
@@ -330,17 +343,43 @@ def test_heun_stationary_variance(k, temperature, kh):
 
 
 def _one_step_map(integ, sde, h):
-    """``(A, b)`` with ``(x', v') = A (x, v) + b ξ``: one BAOAB step on the harmonic well read
-    off its own ``step`` (the scheme is linear there): columns from unit states without
-    noise, b from a zero state with a unit normal."""
-    def normals(n, dim, stream):
-        return np.array([[0.0], [0.0], [1.0]])
+    """``(A, B)`` with ``z' = A z + B ξ``, z = x or (x, v): one step of a scheme that is linear
+    on the harmonic well, read off its own ``step``: columns of A from unit states without
+    noise, columns of B from a zero state with one unit normal (``noise_substeps`` of them)."""
+    n_state = 2 if integ.underdamped else 1
+    per_step = integ.noise_substeps
+    rows = n_state + per_step
 
-    x = np.array([[1.0], [0.0], [0.0]])
-    v = np.array([[0.0], [1.0], [0.0]])
-    state = _run_reference(integ, sde, x, v, h, 1, normals)
-    out = np.hstack([state.x, state.v])  # rows: images of e_x, e_v and of the noise
-    return out[:2].T, out[2]
+    def normals(n, dim, stream):
+        xi = np.zeros((rows, dim))
+        xi[n_state:, :] = np.eye(per_step)
+        return xi
+
+    z = np.zeros((rows, n_state))
+    z[:n_state] = np.eye(n_state)
+    state = _run_reference(integ, sde, z[:, :1].copy(), z[:, 1:].copy() if integ.underdamped else None,
+                           h, 1, normals)
+    out = state.x if state.v is None else np.hstack([state.x, state.v])  # images, row by row
+    return out[:n_state].T, out[n_state:].T
+
+
+def _is_linear_markov(integ, sde, h):
+    """True if one step reads only the normals of its own step and no uniforms (so on the
+    harmonic well the chain is z' = A z + B ξ_n): not Leimkuhler–Matthews (ξ_{n+1}), not
+    the Metropolis schemes (accept/reject)."""
+    asked = []
+
+    def normals(n, dim, stream):
+        asked.append(n)
+        return np.zeros((1, dim))
+
+    def uniforms(n, stream):
+        asked.append("uniform")
+        return np.full(1, 0.5)
+
+    state = integ.init_state(sde, np.zeros((1, 1)), np.zeros((1, 1)) if integ.underdamped else None)
+    integ.step(sde, state, 5, h, NoiseSource(normals, uniforms))
+    return set(asked) == {5}
 
 
 @settings(max_examples=40)
@@ -355,7 +394,7 @@ def test_baoab_stationary_variances(k, temperature, h_omega, friction, mass):
     integ = BAOAB()
     a, b = _one_step_map(integ, _harmonic_sde(integ, k, temperature, friction, mass), h)
     assert np.max(np.abs(np.linalg.eigvals(a))) < 1  # stable
-    cov = scipy.linalg.solve_discrete_lyapunov(a, np.outer(b, b))
+    cov = scipy.linalg.solve_discrete_lyapunov(a, b @ b.T)
     assert cov[0, 0] == pytest.approx(temperature / k, rel=1e-9)
     assert mass * cov[1, 1] == pytest.approx(temperature * (1 - h * h * k / (4 * mass)), rel=1e-9)
 
@@ -379,6 +418,40 @@ def test_stationary_variance_of_the_fused_kernels(cls, k, h, expected):
     assert abs(x.var() - expected) < 5 * expected * math.sqrt(2 / (m - 1))
     if integ.underdamped:  # equipartition: m⟨v²⟩ = T (1 − h²k/(4m)), here 0.92 T
         kinetic = temperature * (1 - h * h * k / 4)
+        assert abs(traj.final_velocity[:, 0].var() - kinetic) < 5 * kinetic * math.sqrt(2 / (m - 1))
+
+
+STATIONARY_STEPS = (0.2, 0.1, 0.05, 0.025)
+
+
+@pytest.mark.parametrize("cls", ALL, ids=IDS)
+def test_stationary_law_generated_from_the_schemes_own_step(cls):
+    """Every scheme that is a linear Markov chain on the harmonic well (k = 1, T = 0.5, γ = 1):
+    its exact stationary covariance Σ = A Σ Aᵀ + B Bᵀ (discrete Lyapunov, A and B read off
+    its own ``step``) approaches the Boltzmann variance T/k at least at the declared weak
+    order (slope of |Σ_xx − T/k| over h = 0.2 … 0.025 ≥ p − 0.15), unless it is exact
+    (BAOAB); and a simulated cloud (the Numba backend: the fused kernel where there is
+    one) has that variance at h = 0.2 within 5 SE, SE = Σ_xx sqrt(2/(M−1)) for M
+    independent Gaussian particles.  Leimkuhler–Matthews and MALA have their own tests.
+    """
+    integ = cls()
+    sde = _harmonic_sde(integ)
+    if not _is_linear_markov(integ, sde, 0.1):
+        pytest.skip(f"{integ.name} is not a linear Markov chain in its own step's normals")
+    errors, covs = [], []
+    for h in STATIONARY_STEPS:
+        a, b = _one_step_map(integ, sde, h)
+        assert np.max(np.abs(np.linalg.eigvals(a))) < 1
+        covs.append(scipy.linalg.solve_discrete_lyapunov(a, b @ b.T))
+        errors.append(abs(covs[-1][0, 0] - TEMP / K))
+    if max(errors) > 1e-12:
+        assert _slope(STATIONARY_STEPS, errors) > integ.weak_order - 0.15, errors
+    m, expected = 100_000, covs[0][0, 0]
+    traj = simulate(sde, integ, np.zeros((m, 1)), dt=STATIONARY_STEPS[0], n_steps=300, seed=4,
+                    progress=False, save=SaveAt(every=10**6, start=False))  # t = 60: 30 relaxation times
+    assert abs(traj.final[:, 0].var() - expected) < 5 * expected * math.sqrt(2 / (m - 1))
+    if integ.underdamped:
+        kinetic = covs[0][1, 1]
         assert abs(traj.final_velocity[:, 0].var() - kinetic) < 5 * kinetic * math.sqrt(2 / (m - 1))
 
 
@@ -462,19 +535,26 @@ class CountingWell(DoubleWell):
         return super().grad(x)
 
 
+def _initial_grad_evals(integ):
+    """Gradients a scheme evaluates before its first step (1 for those carrying ∇U: MALA,
+    BAOAB, OBABO), read off its own ``init_state``."""
+    sde = LangevinSDE(DoubleWell(), temperature=0.5, friction=1.0 if integ.underdamped else None)
+    v0 = np.zeros((1, 1)) if integ.underdamped else None
+    return integ.init_state(sde, np.zeros((1, 1)), v0).n_grad_evals
+
+
 @pytest.mark.parametrize("cls", ALL, ids=IDS)
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_gradient_evaluations_as_declared(cls, backend):
-    """``n_grad_evals`` = declared per step × steps (+ 1 for the gradient that BAOAB and MALA
-    carry from the initial point), and equals the calls the landscape actually received."""
+    """``n_grad_evals`` = declared per step × steps (+ the gradient a scheme carries from the
+    initial point), and equals the calls the landscape actually received."""
     integ = cls()
     land = CountingWell()
     sde = LangevinSDE(land, temperature=0.5, friction=1.0 if integ.underdamped else None)
     n_steps = 37
     traj = simulate(sde, integ, np.zeros((5, 2)), dt=0.01, n_steps=n_steps, seed=0, backend=backend,
                     progress=False, save=SaveAt(every=10))
-    initial = 1 if isinstance(integ, (MALA, BAOAB)) else 0
-    assert traj.stats["n_grad_evals"] == integ.grad_evals_per_step * n_steps + initial
+    assert traj.stats["n_grad_evals"] == integ.grad_evals_per_step * n_steps + _initial_grad_evals(integ)
     assert land.grad_calls == traj.stats["n_grad_evals"]
 
 
@@ -484,5 +564,4 @@ def test_fused_kernels_count_gradients_as_declared(cls):
     sde = LangevinSDE(DoubleWell(), temperature=0.5, friction=1.0 if integ.underdamped else None)
     traj = simulate(sde, integ, np.zeros((5, 1)), dt=0.01, n_steps=250, seed=0, progress=False)
     assert traj.stats["fused"]
-    initial = 1 if isinstance(integ, (MALA, BAOAB)) else 0
-    assert traj.stats["n_grad_evals"] == integ.grad_evals_per_step * 250 + initial
+    assert traj.stats["n_grad_evals"] == integ.grad_evals_per_step * 250 + _initial_grad_evals(integ)

@@ -192,3 +192,19 @@ def test_missing_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", None)
     with pytest.raises(ImportError, match=r"sgdsde\[jax\]"):
         JaxModel(loss, params, data)
+
+
+def test_gradient_statistics_and_hessian_tools_run_unchanged(pair):
+    from sgdsde.geometry.hessian import extreme_eigenpairs, hessian_vector_product
+    from sgdsde.measure.gradient_stats import gradient_statistics
+
+    net, model = pair
+    theta = net.init_params(2, seed=8)
+    mine, theirs = gradient_statistics(model, theta), gradient_statistics(net, theta)
+    np.testing.assert_allclose(mine.variance, theirs.variance, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(mine.trace, theirs.trace, rtol=RTOL)
+    v = np.random.default_rng(9).standard_normal(net.dim)
+    np.testing.assert_allclose(hessian_vector_product(model, theta, v), hessian_vector_product(net, theta, v),
+                               rtol=RTOL, atol=ATOL)
+    top = [extreme_eigenpairs(m, theta[0], k=2).values for m in (model, net)]
+    np.testing.assert_allclose(top[0], top[1], rtol=1e-8)  # Lanczos to tol 1e-8 on the same products

@@ -86,7 +86,7 @@ def test_energy_and_grad_agree_with_separate_calls(model):
 def test_riemannian_gradient_is_derivative_along_geodesics(model):
     x = _points(model)
     v = _tangent(x, seed=1)
-    rg = model.riemannian_grad(x)
+    rg = model.riemannian_gradient(x)
     np.testing.assert_allclose(np.sum(rg * x, axis=1), 0, atol=1e-12)  # tangent
     h = 1e-3  # fourth-order stencil along the curve; error ~ h⁴ |H⁽⁵⁾| + ulp/h ~ 1e-11
     f = [model.energy(_geodesic(x, v, t * h)) for t in (-2, -1, 1, 2)]
@@ -156,13 +156,13 @@ def test_mixture_is_sum_of_pure_models_with_the_same_seed():
     assert mixed.p == 4 and dict(mixed.coefficients) == coefficients
 
 
-def test_couplings_are_symmetric_tensors():
-    """Symmetric up to the rounding of the p! additions that build each entry."""
+def test_dense_couplings_are_symmetric_tensors():
+    """Exactly symmetric: every ordering of a sorted tuple receives the same unpacked number."""
     for model in (SphericalPSpin(6, 3, seed=1), SphericalPSpin(5, 4, "ck", seed=2)):
-        k = model.couplings[model.p]
+        k = model.dense_couplings()
         for axes in [(1, 0, 2), (0, 2, 1)] + ([(3, 1, 2, 0)] if model.p == 4 else []):
             full = axes + tuple(range(len(axes), model.p))
-            np.testing.assert_allclose(k, k.transpose(full), rtol=1e-14, atol=1e-16)
+            np.testing.assert_array_equal(k, k.transpose(full))
 
 
 # --------------------------------------------------------------------------- laws over coupling draws
@@ -258,35 +258,23 @@ def test_float32_model_keeps_float32_and_matches_float64():
     m32 = SphericalPSpin(40, 3, seed=9, dtype=np.float32)
     x = m64.manifold.random(6, 40, seed=1)
     x32 = x.astype(np.float32)
-    assert m32.couplings[3].dtype == np.float32 and m32.memory_bytes == 40**3 * 4
-    for method in ("energy", "grad", "riemannian_grad", "hessian"):
+    assert m32.couplings[3].dtype == np.float32 and m32.memory_bytes == math.comb(42, 3) * 4
+    np.testing.assert_array_equal(m32.couplings[3], m64.couplings[3].astype(np.float32))  # same sample
+    for method in ("energy", "grad", "riemannian_gradient", "hessian"):
         out32 = getattr(m32, method)(x32)
         assert out32.dtype == np.float32, method
         ref = getattr(m64, method)(x)
-        # float32 sums of N^{p-1} = 1600 terms: relative error ~ sqrt(1600) * 6e-8 ~ 3e-6
+        # float32 sums of about N^{p-1} = 1600 terms: relative error ~ sqrt(1600) * 6e-8 ~ 3e-6
         np.testing.assert_allclose(out32, ref, rtol=0, atol=3e-5 * np.abs(ref).max(), err_msg=method)
     assert m64.energy(x32).dtype == np.float32  # the output follows the input's dtype
 
 
 def test_chunked_gradient_equals_single_chunk():
-    whole = SphericalPSpin(30, 3, seed=2)
-    tiny = SphericalPSpin(30, 3, seed=2, workspace_bytes=30**2 * 8 * 3)  # 3 particles per chunk
+    whole = SphericalPSpin(30, 3, seed=2, path="dense")
+    tiny = SphericalPSpin(30, 3, seed=2, path="dense", workspace_bytes=30**2 * 8 * 3)  # 3 particles per chunk
     x = whole.manifold.random(10, 30, seed=3)
     np.testing.assert_allclose(tiny.grad(x), whole.grad(x), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(tiny.energy(x), whole.energy(x), rtol=1e-13)
-
-
-@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
-def test_numba_sorted_entry_kernel_matches_blas(dtype, rtol):
-    """The small-batch kernel (sorted entries only) gives the GEMM's gradient and energy."""
-    blas = MixedSphericalPSpin(23, {2: 0.5, 3: 1.0}, seed=4, dtype=dtype)
-    numba_path = MixedSphericalPSpin(23, {2: 0.5, 3: 1.0}, seed=4, dtype=dtype, small_batch=5)
-    for m in (1, 5):
-        x = blas.manifold.random(m, 23, seed=m, dtype=dtype)
-        e_ref, g_ref = blas.energy_and_grad(x)
-        e, g = numba_path.energy_and_grad(x)
-        np.testing.assert_allclose(g, g_ref, rtol=0, atol=rtol * np.abs(g_ref).max())
-        np.testing.assert_allclose(e, e_ref, rtol=0, atol=rtol * np.abs(g_ref).max())
 
 
 def test_seed_determines_couplings():
@@ -308,36 +296,47 @@ def test_landscape_contract():
     assert model.dim == model.n == 16 and model.p == 3 and model.normalization == "abc"
     assert model.fused_kind is None and model.is_conservative and model.has_hessian
     assert model.manifold.radius == pytest.approx(4.0, rel=1e-15)
-    assert model.memory_bytes == 16**3 * 8
+    assert model.memory_bytes == math.comb(18, 3) * 8  # sorted tuples i <= j <= k
     assert repr(model) == "SphericalPSpin(n=16, p=3, normalization='abc', seed=1, dtype=float64)"
 
 
 # --------------------------------------------------------------------------- memory
-def test_n1000_p3_fits_a_24_gib_machine():
-    """The issue's size: float64 couplings are 8 GB, float32 4 GB; peak incl. workspace < 24 GiB."""
-    for dtype, couplings in ((np.float64, 8e9), (np.float32, 4e9)):
-        need = SphericalPSpin.memory_needed(1000, 3, dtype)
-        assert need["couplings"] == couplings
-        assert need["peak"] < 24 * 2**30
-    assert MixedSphericalPSpin.memory_needed(100, {2: 1.0, 3: 1.0})["couplings"] == (100**2 + 100**3) * 8
-    assert memory_needed(10, [3, 3])["couplings"] == 8000  # a degree counts once
+def test_n2048_p3_fits_a_24_gib_machine():
+    """The issue's size: C(2050, 3) entries are 5.34 GiB in float32; peak incl. workspace < 24 GiB.
+
+    Each packed degree also holds its row index: C(N + p − 2, p − 1) rows of p − 1 int32 and
+    one int64 offset.
+    """
+    rows = math.comb(2049, 2) * (2 * 4 + 8)
+    for dtype in (np.float32, np.float64):
+        need = SphericalPSpin.memory_needed(2048, 3, dtype)
+        assert need["couplings"] == math.comb(2050, 3) * np.dtype(dtype).itemsize + rows
+        assert need["dense"] == 0  # auto never builds a 32 GiB dense tensor
+    assert SphericalPSpin.memory_needed(2048, 3, np.float32)["peak"] < 6 * 2**30
+    assert SphericalPSpin.memory_needed(1000, 3, np.float32, path="dense")["dense"] == 4e9
+    mixed = MixedSphericalPSpin.memory_needed(100, {2: 1.0, 3: 1.0}, path="packed")["couplings"]
+    assert mixed == (math.comb(101, 2) + math.comb(102, 3)) * 8 + 100 * (4 + 8) + math.comb(101, 2) * (8 + 8)
+    assert memory_needed(10, [3, 3]) == memory_needed(10, [3])  # a degree counts once
 
 
 def test_too_large_model_is_refused_with_the_figure():
-    with pytest.raises(MemoryError, match=r"needs 7\d\d\d\.\d\d GiB .*MemAvailable"):
-        SphericalPSpin(10_000, 3)  # 8 TB of couplings
+    with pytest.raises(MemoryError, match=r"needs 1243\.\d\d GiB .*MemAvailable"):
+        SphericalPSpin(10_000, 3)  # C(10002, 3) float64 entries: 1.24 TiB
 
 
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"n": 10, "p": 1}, ValueError, "p must be an integer >= 2"),
     ({"n": 10, "p": 2.0}, TypeError, "p must be an integer"),
-    ({"n": 2, "p": 3}, ValueError, "n must be >= p = 3"),
+    ({"n": 2, "p": 3, "normalization": "ck"}, ValueError, "n must be >= p = 3 in the CK"),
+    ({"n": 1, "p": 3}, ValueError, "n must be an integer >= 2"),
+    ({"n": 70_000, "p": 3}, ValueError, r"n\*\*\(p - 1\) must be below 2\*\*32"),
     ({"n": 10, "p": 3, "normalization": "sk"}, ValueError, "normalization must be one of"),
     ({"n": 10, "p": 3, "dtype": np.float16}, TypeError, "dtype must be float32 or float64"),
     ({"n": 10, "p": 3, "seed": -1}, ValueError, "seed must be an integer >= 0"),
     ({"n": 10, "p": 3, "workspace_bytes": 0}, ValueError, "workspace_bytes must be"),
-    ({"n": 10, "p": 3, "small_batch": -1}, ValueError, "small_batch must be"),
+    ({"n": 10, "p": 3, "path": "gemm"}, ValueError, "path must be one of"),
+    ({"n": 10, "p": 3, "seed": 2**64}, ValueError, "seed must be below 2\\*\\*64"),
 ])
 def test_bad_pure_model_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -350,17 +349,18 @@ def test_bad_pure_model_arguments(kwargs, error, match):
     ({3: math.nan}, ValueError, "c_3 must be a finite number > 0"),
     ({1: 1.0}, ValueError, "degree p in coefficients must be an integer >= 2"),
     ({}, TypeError, "non-empty mapping"),
-    ({5: 1.0}, ValueError, "n must be >= p = 5"),
 ])
 def test_bad_mixture_arguments(coefficients, error, match):
     with pytest.raises(error, match=match):
         MixedSphericalPSpin(4, coefficients)
+    with pytest.raises(ValueError, match="n must be >= p = 5 in the CK"):
+        MixedSphericalPSpin(4, {2: 1.0, 5: 1.0}, "ck")
 
 
 def test_points_off_the_sphere_are_refused():
     model = SphericalPSpin(10, 3)
     x = _points(model, m=2)
-    for method in (model.riemannian_grad, model.riemannian_hessian):
+    for method in (model.riemannian_gradient, model.riemannian_hessian):
         with pytest.raises(ValueError, match=r"must lie on the sphere \|x\| = 3.16228"):
             method(1.01 * x)
     with pytest.raises(ValueError, match="y must lie on the sphere"):

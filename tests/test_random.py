@@ -10,7 +10,7 @@ from numba import njit
 from scipy import stats
 
 from sgdsde import random as rnd
-from sgdsde.backends._numba_random import LANES, fill_noise_lanes, normal_steps_into, normals_into, uniform_at
+from sgdsde._random_numba import LANES, fill_noise_lanes, normal_steps_into, normals_into, uniform_at
 
 # Known-answer vectors of Random123 (Salmon et al., SC'11), file kat_vectors, "philox4x32 10":
 # counter (4 words), key (2 words) -> output (4 words).

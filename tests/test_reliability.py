@@ -4,6 +4,7 @@ classes with their own module tests (0-4, 6-8, 13, 16) are covered there."""
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import sgdsde as sd
-from sgdsde import backends
+from sgdsde import _threads, backends
 from sgdsde._extras import MissingExtraError
 from sgdsde.fokker_planck import Grid
 from sgdsde.landscapes import DoubleWell, SphericalPSpin
@@ -218,3 +219,54 @@ def test_cupy_installed_without_a_device_does_not_advise_installing(monkeypatch)
     assert "pip install" not in str(info.value)
     assert not isinstance(info.value, MissingExtraError)
     monkeypatch.delitem(sys.modules, "sgdsde.backends.cupy_backend", raising=False)
+
+
+# --------------------------------------------------------- class 12: BLAS threads chosen by default
+@pytest.mark.parametrize(("cores", "load", "threads"), [
+    (2, 7.7, 1),     # the shared test machine: busy cores only contend
+    (2, 0.3, 2),     # idle: every core
+    (16, 7.5, 9),    # half busy: the 8 idle cores plus the calling thread
+    (16, 0.0, 16),
+    (4, 3.0, 2),
+])
+def test_automatic_blas_threads_rule(cores, load, threads):
+    assert _threads.automatic_threads(cores, load) == threads
+
+
+def test_blas_threads_override_and_environment(monkeypatch):
+    for name in _threads._ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_threads, "_override", None)
+    assert 1 <= sd.get_blas_threads() <= len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert sd.get_blas_threads() is None  # the user's environment wins: BLAS is left alone
+    sd.set_blas_threads(2)
+    assert sd.get_blas_threads() == 2  # an explicit override wins over everything
+    sd.set_blas_threads(None)
+    assert sd.get_blas_threads() is None
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="n_threads must be an integer >= 1 or None"):
+            sd.set_blas_threads(bad)
+
+
+def test_simulate_holds_the_blas_limit_only_during_the_call(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    seen = []
+
+    class Spy(Quadratic):
+        def grad(self, x):
+            seen.append({c.num_threads for c in threadpoolctl.ThreadpoolController()
+                         .select(user_api="blas").lib_controllers})
+            return super().grad(x)
+
+    monkeypatch.setattr(_threads, "_override", 1)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        sd.simulate(sd.LangevinSDE(Spy(np.eye(2)), temperature=0.1), sd.integrators.Heun(),
+                    np.zeros((3, 2)), dt=0.01, n_steps=3, seed=0, backend="numpy", progress=False)
+        after = {c.num_threads for c in threadpoolctl.ThreadpoolController().select(user_api="blas")
+                 .lib_controllers}
+    assert seen and all(s == {1} for s in seen)
+    assert after == {2}  # the caller's setting is restored

@@ -30,18 +30,20 @@ import weakref
 
 import numpy as np
 
+from .. import _cuda
 from .. import random as rnd
+from .._cuda import FUSED_TEMPLATES, MAX_FUSED_DIM, compiled, instance
+from .._cuda import ctype as _ctype
 from .._extras import require
-from ..integrators.base import NoiseSource, State
+from ..integrators.base import ARRAY_FIELDS, NoiseSource, State, own_kernels
 from ..landscapes.base import Landscape
 from ..manifolds import Euclidean
 from ..sde import LangevinSDE
-from ._cuda import FUSED_KERNELS, MAX_FUSED_DIM, NVRTC_OPTIONS, expanded, instance
 from .base import Backend
 
 cupy = require("cupy", "gpu", "backend 'cupy'")
 
-__all__ = ["CupyBackend", "DeviceToy", "ziggurat_tables", "fused_module", "noise_module", "pspin_module"]
+__all__ = ["CupyBackend", "DeviceToy", "ziggurat_tables", "fused_module", "noise_module"]
 
 THREADS = 256  # threads per block of the per-particle kernels
 
@@ -60,51 +62,27 @@ def _require_device() -> str:
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
-def _ctype(dtype) -> str:
-    dtype = np.dtype(dtype)
-    if dtype == np.float32:
-        return "float"
-    if dtype == np.float64:
-        return "double"
-    raise TypeError(f"the GPU kernels run float32 or float64 clouds, got dtype {dtype}")
-
-
-@functools.cache
 def ziggurat_tables() -> tuple:
     """The ziggurat tables ``(k, w, f)`` of :mod:`sgdsde.random` on the current device."""
-    return tuple(cupy.asarray(t, dtype=cupy.float64)
-                 for t in (rnd.ZIGGURAT_K, rnd.ZIGGURAT_W, rnd.ZIGGURAT_F))
+    return _cuda.ziggurat_tables(cupy)
 
 
-@functools.cache
 def fused_module(dtype, dim: int):
     """The compiled kernels of ``fused.cu`` for clouds of ``dtype`` in dimension ``dim``."""
     real = _ctype(dtype)
-    names = [instance(t, real, dim) for t in FUSED_KERNELS.values()]
+    names = [instance(t, real, dim) for t in FUSED_TEMPLATES]
     names.append(instance("toy_grad_energy", real, dim))
-    return cupy.RawModule(code=expanded("fused.cu"), options=NVRTC_OPTIONS, name_expressions=names)
+    return compiled(cupy, "fused.cu", tuple(names))
 
 
-@functools.cache
 def noise_module():
     """The normal and uniform kernels of ``fused.cu``."""
-    names = [instance("normals", "float"), instance("normals", "double"), "uniforms"]
-    return cupy.RawModule(code=expanded("fused.cu"), options=NVRTC_OPTIONS, name_expressions=names)
-
-
-@functools.cache
-def pspin_module(dtype):
-    """The p-spin coupling kernel of ``pspin.cu`` for ``dtype``."""
-    names = [instance("pspin_couplings", _ctype(dtype))]
-    return cupy.RawModule(code=expanded("pspin.cu"), options=NVRTC_OPTIONS, name_expressions=names)
+    return compiled(cupy, "fused.cu", (instance("normals", "float"), instance("normals", "double"),
+                                       "uniforms"))
 
 
 def _grid(n: int) -> tuple[tuple[int], tuple[int]]:
     return ((n + THREADS - 1) // THREADS,), (THREADS,)
-
-
-def _on_device(a):
-    return None if a is None else cupy.asarray(a)
 
 
 def _is_fusable_landscape(landscape) -> bool:
@@ -192,14 +170,17 @@ class CupyBackend(Backend):
                 *_grid(m), (out, np.int64(m), seed, np.int64(offset), np.int64(step), np.uint32(stream)))
             return out
 
-        return NoiseSource(normals, uniforms)
+        return NoiseSource(normals, uniforms, seed=int(seed), particles=np.asarray(particles, dtype=np.int64))
 
     # ------------------------------------------------------------------ stepping
     @staticmethod
     def can_fuse(integrator, sde) -> bool:
-        """True when ``advance`` runs a fused kernel for this problem."""
-        return (_is_fusable_landscape(sde.landscape) and sde.temperature is not None
-                and isinstance(sde.manifold, Euclidean) and integrator.name in FUSED_KERNELS)
+        """True when ``advance`` runs a fused kernel for this problem (the scheme declares a
+        ``cupy`` kernel and does not override ``step``)."""
+        kernels = own_kernels(integrator)
+        return (kernels is not None and kernels.cupy in FUSED_TEMPLATES
+                and _is_fusable_landscape(sde.landscape) and sde.temperature is not None
+                and isinstance(sde.manifold, Euclidean))
 
     def advance(self, integrator, sde, state, step0, n_steps, dt, seed, particles, max_abs,
                 diverged):
@@ -207,11 +188,10 @@ class CupyBackend(Backend):
         if not self.can_fuse(integrator, sde):
             return self._advance_reference(integrator, sde, state, step0, n_steps, dt, seed,
                                            particles, max_abs, diverged)
+        kernels = own_kernels(integrator)
         x = state.x
         m, dim = x.shape
-        real = _ctype(x.dtype)
-        kernel = fused_module(x.dtype, dim).get_function(
-            instance(FUSED_KERNELS[integrator.name], real, dim))
+        kernel = fused_module(x.dtype, dim).get_function(instance(kernels.cupy, _ctype(x.dtype), dim))
         dev_diverged = self._device_diverged(diverged)
         n_diverged = cupy.zeros(1, dtype=cupy.int32)
         friction = sde.friction if sde.is_underdamped else 0.0
@@ -220,17 +200,11 @@ class CupyBackend(Backend):
                np.uint64(seed), np.int64(_consecutive_offset(particles)), np.int64(step0),
                np.int64(n_steps), np.float64(dt), np.float64(sde.temperature), np.float64(max_abs),
                np.float64(friction), np.float64(sde.mass), *ziggurat_tables())
-        common = (np.int64(m), dev_diverged, n_diverged, *run)
-        if integrator.name == "MALA":
-            for key in ("grad", "energy"):
-                state.cache[key] = cupy.ascontiguousarray(state.cache[key], dtype=x.dtype)
-            args = (x, state.cache["grad"], state.cache["energy"], state.n_accepted, *common)
-        elif integrator.name == "BAOAB":
-            state.cache["grad"] = cupy.ascontiguousarray(state.cache["grad"], dtype=x.dtype)
-            args = (x, state.v, state.cache["grad"], *common)
-        else:
-            args = (x, *common)
-        kernel(*_grid(m), args)
+        for f in kernels.carries:  # real arrays in the cloud's dtype, counters as they are
+            a = getattr(state, f)
+            setattr(state, f, cupy.ascontiguousarray(a, dtype=x.dtype if a.dtype.kind == "f" else None))
+        carried = [getattr(state, f) for f in kernels.carries]
+        kernel(*_grid(m), (x, *carried, np.int64(m), dev_diverged, n_diverged, *run))
         if int(n_diverged.get()[0]):  # 4 bytes per launch; the flags only when a particle left
             diverged[:] = dev_diverged.get()
         state.n_grad_evals += integrator.grad_evals_per_step * n_steps
@@ -335,10 +309,9 @@ def _check_counter(step: int, stream: int) -> None:
 
 def _to_device(state: State) -> None:
     """Move the arrays of ``state`` to the device in place (no copy for those already there)."""
-    state.x = cupy.ascontiguousarray(state.x)
-    state.v = None if state.v is None else cupy.ascontiguousarray(state.v)
-    state.cache = {k: _on_device(a) for k, a in state.cache.items()}
-    state.n_accepted = _on_device(state.n_accepted)
+    for f in ARRAY_FIELDS:
+        a = getattr(state, f)
+        setattr(state, f, None if a is None else cupy.ascontiguousarray(a))
 
 
 def _device_sde(sde: LangevinSDE) -> LangevinSDE:

@@ -109,7 +109,7 @@ class DensityEvolution:
     ----------
     ts : ndarray, shape (n_times,)
         Times (SDE time units).
-    densities : ndarray, shape (n_times, *grid.shape)
+    densities : ndarray, shape ``(n_times, *grid.shape)``
         p(t) at the cell centres.
     observables : dict of str to ndarray
         Each of shape (n_times,); see :func:`density_observables`.

@@ -1,6 +1,9 @@
 """Landscape geometry: Hessian spectra from Hessian-vector products, minimum-energy paths,
 local entropy, the edge of stability and sharpness sweeps (see each module)."""
 
+from .edge_of_stability import SharpnessTrace as SharpnessTrace
+from .edge_of_stability import fraction_near_edge as fraction_near_edge
+from .edge_of_stability import sharpness_along_gd as sharpness_along_gd
 from .hessian import Eigenpairs as Eigenpairs
 from .hessian import HessianOperator as HessianOperator
 from .hessian import SpectralDensity as SpectralDensity
@@ -18,3 +21,5 @@ from .paths import MinimumEnergyPath as MinimumEnergyPath
 from .paths import nudged_elastic_band as nudged_elastic_band
 from .paths import straight_path as straight_path
 from .paths import string_method as string_method
+from .sharpness import endpoint_sharpness as endpoint_sharpness
+from .sharpness import sharpness_sweep as sharpness_sweep

@@ -28,7 +28,7 @@ landscape with only a dense ``hessian`` contracts it (exact, O(d²) per product)
 the call fails naming the missing method; central finite differences of the gradient are used
 only when asked for (``method="finite_difference"``).
 
-Riemannian version on the sphere (docs/theory.md §4)
+Riemannian version on the sphere (docs/theory.md §7)
 ----------------------------------------------------
 On ``|σ|² = R²`` with ``P = I − σσᵀ/R²``, the Riemannian Hessian applied to a tangent vector v
 is ``P ∇²H v − (σ·∇H / R²) v``.  Derivation: the geodesic through σ with unit tangent v is
@@ -279,9 +279,15 @@ class HessianOperator(LinearOperator):
     def _rmatvec(self, c):
         return self._matvec(c)  # symmetric
 
-    def dense(self) -> np.ndarray:
-        """The full matrix from n products (small problems and tests), symmetrised."""
-        h = self._matmat(np.eye(self.shape[0]))
+    def dense(self, block: int = 64) -> np.ndarray:
+        """The full matrix from n products (small problems and tests), symmetrised.
+
+        The identity's columns go through in blocks of ``block`` (each block is one batched
+        call on a cloud of ``block`` copies of the point, which bounds the memory).
+        """
+        n = self.shape[0]
+        eye = np.eye(n)
+        h = np.hstack([self._matmat(eye[:, lo:lo + block]) for lo in range(0, n, int(block))])
         return 0.5 * (h + h.T)
 
 

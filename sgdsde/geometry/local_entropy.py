@@ -1,7 +1,7 @@
 """Local free energy (local entropy) of a landscape and the Entropy-SGD optimizer.
 
-Convention
-----------
+Convention (docs/theory.md §7)
+------------------------------
 The local free energy at a point x, coupling γ > 0 (energy per length²) and temperature
 T > 0 is
 

@@ -9,6 +9,7 @@ space, the images are retracted after every step and lengths are chords.
 
 Nudged elastic band (Henkelman, Uberuaga & Jónsson, J. Chem. Phys. 113, 9901 (2000);
 Henkelman & Jónsson, J. Chem. Phys. 113, 9978 (2000))
+
     Image i feels ``−∇U`` without its component along the local tangent τ_i, plus a spring
     force ``k (|x_{i+1} − x_i| − |x_i − x_{i−1}|) τ_i`` along τ_i only, which keeps the images
     evenly spaced without cutting corners.  τ_i is the *upwind* tangent (towards the higher
@@ -282,7 +283,8 @@ def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17,
         ``climb_after`` times its initial largest force.
     step : float, optional
         Initial FIRE time step (the largest is 10 times it); default such that the first
-        move of the most-pushed image is 1 % of a segment.
+        move of the most-pushed image is 1 % of a segment.  No image moves by more than 10 %
+        of the initial segment length in one iteration.
     tol : float
         Stop when every interior force (NEB force; full force of the climbing image) is
         below ``tol`` (energy per length), > 0.
@@ -327,6 +329,7 @@ def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17,
     k = _positive(spring, "spring") if spring is not None else max(f_scale, 1e-300) / length
     dt = _positive(step, "step") if step is not None else np.sqrt(0.01 * seg / max(f_scale, 1e-300))
     dt_max, alpha0 = 10 * dt, 0.1
+    max_move = 0.1 * seg
     alpha, n_positive = alpha0, 0
     v = np.zeros_like(images[1:-1])
     climb = False
@@ -346,7 +349,10 @@ def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17,
             v[:] = 0.0
             dt, alpha, n_positive = 0.5 * dt, alpha0, 0
         v = v + dt * f
-        images[1:-1] = chain.retract(images[1:-1] + dt * v)
+        move = dt * v
+        norms = np.linalg.norm(move, axis=1)
+        move *= np.minimum(1.0, max_move / np.maximum(norms, 1e-300))[:, None]  # FIRE's usual step cap
+        images[1:-1] = chain.retract(images[1:-1] + move)
         v = chain.project(images[1:-1], v)
         if climbing and not climb and fmax <= climb_after * f0:
             climb = True

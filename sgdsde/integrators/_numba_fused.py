@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..backends._numba_random import LANES, fill_noise_lanes, uniform_at
+from .._random_numba import LANES, fill_noise_lanes, uniform_at
 from ..landscapes._toy_numba import lanes_energy, lanes_grad
 from ..random import STREAM_ACCEPT, STREAM_NOISE
 
@@ -368,3 +368,47 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
                     x[i, k] = x[i, k] + (-dt * g[i, k] + sigma * noise[gi, k, s, j])
             if not _finite(x[i], max_abs):
                 diverged[i] = step
+
+
+@njit(cache=True, parallel=True)
+def run_obabo(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, friction, mass,
+              max_abs, diverged):
+    """OBABO with thermal noise (:mod:`.obabo`); ``v`` and the gradient ``grad`` at x are carried.
+
+    The normals of step n are components ``0 … 2d − 1`` of the step's Philox block: the
+    first d drive the first half-step O, the last d the second.
+    """
+    m_particles, d = x.shape
+    k0, k1 = _keys(seed)
+    c = math.exp(-0.5 * friction * dt)
+    kick = math.sqrt(-math.expm1(-friction * dt) * temp / mass)
+    half = 0.5 * dt / mass
+    for gi in prange((m_particles + LANES - 1) // LANES):
+        lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
+        vl = np.empty((d, LANES), v.dtype)
+        g = np.empty((d, LANES))
+        _load(v, lo, alive, vl)
+        _load(grad, lo, alive, g)
+        xn = np.empty((d, LANES), x.dtype)
+        vn = np.empty((d, LANES), v.dtype)
+        buf, ctr = _noise_buffers(2 * d)
+        for n in range(step0, step0 + n_steps):
+            s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
+            for k in range(d):
+                for j in range(LANES):
+                    vk = c * vl[k, j] + kick * buf[k, s, j]
+                    vk = vk - half * g[k, j]
+                    xn[k, j] = xl[k, j] + dt * vk
+                    vn[k, j] = vk
+            lanes_grad(kind, xn, p, g)
+            for k in range(d):
+                for j in range(LANES):
+                    vk = vn[k, j] - half * g[k, j]
+                    vk = c * vk + kick * buf[d + k, s, j]
+                    xl[k, j] = xn[k, j] if alive[j] else xl[k, j]
+                    vl[k, j] = vk if alive[j] else vl[k, j]
+            if _out_of_bounds(xl, max_abs) or _out_of_bounds(vl, max_abs):
+                _freeze_diverged(xl, vl, alive, max_abs, diverged, lo, n)
+        _store(xl, lo, ng, alive_at_start, x)
+        _store(vl, lo, ng, alive_at_start, v)
+        _store(g, lo, ng, alive_at_start, grad)

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from ..random import STREAM_ACCEPT, STREAM_NOISE
-from .base import Integrator, State, tangent_step
+from . import _numba_fused as fused
+from .base import Integrator, Kernels, State, tangent_step
 
 __all__ = ["EulerMaruyama", "Heun", "LeimkuhlerMatthews", "MALA"]
 
@@ -37,6 +38,9 @@ class EulerMaruyama(Integrator):
         inc = -dt * sde.grad(x) + math.sqrt(dt) * sde.diffusion(x, xi)
         state.x = tangent_step(sde, x, inc.astype(x.dtype, copy=False))
         state.n_grad_evals += 1
+
+    kernels = Kernels(step=step, numba=fused.run_euler_maruyama,
+                      numba_batched=fused.euler_maruyama_update, cupy="euler_maruyama")
 
 
 class Heun(Integrator):
@@ -72,6 +76,8 @@ class Heun(Integrator):
         state.x = tangent_step(sde, x, (-0.5 * dt * (g0 + g1) + kick).astype(x.dtype, copy=False))
         state.n_grad_evals += 2
 
+    kernels = Kernels(step=step, numba=fused.run_heun, cupy="heun")
+
 
 class LeimkuhlerMatthews(Integrator):
     """Leimkuhler–Matthews: ``x' = x − h ∇U(x) + sqrt(h) B(x) (ξ_n + ξ_{n+1}) / 2``.
@@ -95,6 +101,8 @@ class LeimkuhlerMatthews(Integrator):
         inc = -dt * sde.grad(x) + math.sqrt(dt) * sde.diffusion(x, xi.astype(x.dtype, copy=False))
         state.x = tangent_step(sde, x, inc.astype(x.dtype, copy=False))
         state.n_grad_evals += 1
+
+    kernels = Kernels(step=step, numba=fused.run_leimkuhler_matthews, cupy="leimkuhler_matthews")
 
 
 class MALA(Integrator):
@@ -122,11 +130,11 @@ class MALA(Integrator):
             raise ValueError("MALA needs a conservative landscape (a Boltzmann target)")
 
     def init_state(self, sde, x, v):
-        return State(x=x, v=v, cache={"grad": sde.grad(x), "energy": sde.landscape.energy(x)},
+        return State(x=x, v=v, grad=sde.grad(x), energy=sde.landscape.energy(x),
                      n_grad_evals=1, n_accepted=np.zeros(x.shape[0], dtype=np.int64))
 
     def step(self, sde, state, n, dt, noise):
-        x, gx, ux = state.x, state.cache["grad"], state.cache["energy"]
+        x, gx, ux = state.x, state.grad, state.energy
         t = sde.temperature
         xi = noise.normals(n, sde.dim, STREAM_NOISE).astype(x.dtype, copy=False)
         y = x - dt * gx + math.sqrt(2 * t * dt) * xi
@@ -138,7 +146,10 @@ class MALA(Integrator):
         u = noise.uniforms(n, STREAM_ACCEPT)
         accept = np.log(u) < log_alpha  # NaN compares False: rejected
         state.x = np.where(accept[:, None], y, x)
-        state.cache["grad"] = np.where(accept[:, None], gy, gx)
-        state.cache["energy"] = np.where(accept, uy, ux)
+        state.grad = np.where(accept[:, None], gy, gx)
+        state.energy = np.where(accept, uy, ux)
         state.n_accepted += accept
         state.n_grad_evals += 1
+
+    kernels = Kernels(step=step, numba=fused.run_mala, cupy="mala",
+                      carries=("grad", "energy", "n_accepted"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from ..random import STREAM_NOISE
-from .base import Integrator, State
+from . import _numba_fused as fused
+from .base import Integrator, Kernels, State
 
 __all__ = ["BAOAB"]
 
@@ -30,7 +31,7 @@ class BAOAB(Integrator):
     needs_euclidean = True
 
     def init_state(self, sde, x, v):
-        return State(x=x, v=v, cache={"grad": sde.grad(x)}, n_grad_evals=1)
+        return State(x=x, v=v, grad=sde.grad(x), n_grad_evals=1)
 
     def ou_coefficients(self, sde, dt):
         """``(c, s)`` with ``v ← c v + s B ξ`` (s includes 1/m, and sqrt(2T) for thermal noise)."""
@@ -40,7 +41,7 @@ class BAOAB(Integrator):
         return c, s
 
     def step(self, sde, state, n, dt, noise):
-        x, v, g = state.x, state.v, state.cache["grad"]
+        x, v, g = state.x, state.v, state.grad
         m = sde.mass
         c, s = self.ou_coefficients(sde, dt)
         v = v - (0.5 * dt / m) * g
@@ -55,5 +56,8 @@ class BAOAB(Integrator):
         g = sde.grad(x)
         v = v - (0.5 * dt / m) * g
         state.x, state.v = x.astype(state.x.dtype, copy=False), v.astype(state.x.dtype, copy=False)
-        state.cache["grad"] = g
+        state.grad = g
         state.n_grad_evals += 1
+
+    kernels = Kernels(step=step, numba=fused.run_baoab, cupy="baoab", carries=("v", "grad"),
+                      sde_params=("friction", "mass"))

@@ -5,9 +5,11 @@ N(0, 1) (the ABC normalisation, docs/theory.md §4: ``E[H(σ)H(σ')] = N q^p``).
 through its symmetrisation, which is drawn directly: for indices whose multiset has ``m``
 distinct orderings (``m = p! / Π multiplicity!``), ``J_sym = z / sqrt(m)``, the mean of m
 i.i.d. normals, where z is the counter-based normal of :mod:`sgdsde.random` at
-``(seed, particle = s1, step 0, component = s2 N^{p-2} + … + sp, STREAM_COUPLINGS)`` of the
+``(seed, particle = s1, step 0, component = s2 N^{p-2} + … + sp, stream = 64 + p)`` of the
 sorted indices ``s1 <= … <= sp``.  The GPU kernel (``_cuda/couplings.cuh``) and
-:func:`couplings_reference` (NumPy) therefore draw the same tensor, bit for bit.
+:func:`couplings_reference` (NumPy) therefore draw the same tensor, bit for bit, and it is
+the tensor of the CPU model :class:`~sgdsde.landscapes.SphericalPSpin` of the same seed
+(stored there packed, :mod:`._pspin_packed`).
 
 With a symmetric tensor a whole cloud's energy and gradient cost one GEMM: contracting the
 first index, ``A = X · J.reshape(N, N^{p-1})`` (M × N^{p-1}, cuBLAS), then p − 2 batched
@@ -26,11 +28,11 @@ import numpy as np
 
 from .. import random as rnd
 from ..manifolds import Sphere
+from ._pspin_packed import coupling_stream
 from .base import Landscape
 
-__all__ = ["STREAM_COUPLINGS", "couplings_reference", "device_couplings", "DevicePSpin"]
+__all__ = ["coupling_stream", "couplings_reference", "device_couplings", "DevicePSpin"]
 
-STREAM_COUPLINGS = rnd.STREAM_USER + 1
 MAX_P = 8  # the kernel sorts indices in a fixed-size array
 
 
@@ -73,7 +75,7 @@ def couplings_reference(n: int, p: int, seed: int, dtype=np.float64) -> np.ndarr
         run = np.where(s[a] == s[a - 1], run + np.uint64(1), np.uint64(1))
         orbit = orbit * np.uint64(a + 1) // run
         comp = comp * np.uint64(n) + s[a]
-    table = rnd.normals(seed, np.arange(n), 0, n ** (p - 1), STREAM_COUPLINGS)
+    table = rnd.normals(seed, np.arange(n), 0, n ** (p - 1), coupling_stream(p))
     z = table[s[0].astype(np.intp), comp.astype(np.intp)]
     return (z / np.sqrt(orbit.astype(np.float64))).reshape((n,) * p).astype(dtype)
 
@@ -88,7 +90,7 @@ def device_couplings(n: int, p: int, seed: int, dtype=np.float32):
     """
     import cupy
 
-    from ..backends.cupy_backend import pspin_module, ziggurat_tables
+    from .._cuda import compiled, ziggurat_tables
 
     n, p = _check_model(n, p)
     dtype = np.dtype(dtype)
@@ -101,12 +103,13 @@ def device_couplings(n: int, p: int, seed: int, dtype=np.float32):
         raise MemoryError(f"the p-spin couplings need {need / 2**30:.1f} GiB (N = {n}, p = {p}, "
                           f"{dtype}); the device has {free / 2**30:.1f} GiB free")
     j = cupy.empty((n,) * p, dtype=dtype)
-    kernel = pspin_module(dtype).get_function(f"pspin_couplings<{_ctype(dtype)}>")
+    kernel = compiled(cupy, "pspin.cu", (f"pspin_couplings<{_ctype(dtype)}>",)).get_function(
+        f"pspin_couplings<{_ctype(dtype)}>")
     threads = 256
     blocks = min((total + threads - 1) // threads, 65535 * 8)
     kernel((blocks,), (threads,), (j, np.int64(total), np.int32(n), np.int32(p),
-                                   np.uint64(rnd.resolve_seed(seed)), np.uint32(STREAM_COUPLINGS),
-                                   *ziggurat_tables()))
+                                   np.uint64(rnd.resolve_seed(seed)), np.uint32(coupling_stream(p)),
+                                   *ziggurat_tables(cupy)))
     return j
 
 

@@ -85,6 +85,13 @@ class Landscape:
         """Jacobian of :meth:`grad`, shape (M, d, d)."""
         raise NotImplementedError(f"{type(self).__name__} has no Hessian")
 
+    def riemannian_gradient(self, x: np.ndarray) -> np.ndarray:
+        """Gradient along the manifold, ``P(x) ∇U(x)``, shape (M, d) (``∇U`` in flat space).
+
+        The one name for it in sgdsde: landscapes with a cheaper closed form override this.
+        """
+        return self.manifold.project(x, self.grad(x))
+
     @property
     def fused_params(self) -> np.ndarray:
         """float64 parameter vector of the fused kernel."""

@@ -203,10 +203,13 @@ class JaxModel(EmpiricalRisk):
         return self._indices, self._indices
 
     def _cast(self, dtype):
+        """The data as JAX arrays, floating leaves in ``dtype`` (kept on the device, per dtype)."""
         dtype = np.dtype(dtype)
         if dtype not in self._cast_cache:
-            self._cast_cache[dtype] = self._jax.tree_util.tree_map(
-                lambda a: a.astype(dtype) if a.dtype.kind == "f" else a, self.data)
+            jax = self._jax
+            with _x64(jax):
+                self._cast_cache[dtype] = jax.tree_util.tree_map(
+                    lambda a: jax.numpy.asarray(a.astype(dtype) if a.dtype.kind == "f" else a), self.data)
         return self._cast_cache[dtype]
 
     def _functions(self):

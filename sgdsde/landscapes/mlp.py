@@ -43,7 +43,8 @@ def _tanh(a, order):
     z = np.tanh(a)
     if order == 0:
         return (z,)
-    d1 = 1.0 - z * z
+    d1 = z * z
+    np.subtract(1.0, d1, out=d1)  # 1 − z², in place
     return (z, d1) if order == 1 else (z, d1, -2.0 * z * d1)
 
 
@@ -56,9 +57,12 @@ def _sigmoid(a, order):
 
 
 def _relu(a, order):
-    pos = (a > 0).astype(a.dtype)
-    out = (a * pos, pos, np.zeros_like(a))
-    return out[: order + 1]
+    pos = a > 0
+    if order == 0:
+        return (np.where(pos, a, 0.0).astype(a.dtype, copy=False),)
+    pos = pos.astype(a.dtype)
+    out = (a * pos, pos)
+    return out if order == 1 else (*out, np.zeros_like(a))
 
 
 def _linear(a, order):
@@ -67,8 +71,11 @@ def _linear(a, order):
 
 
 def _step(a, order):
-    out = ((a > 0).astype(a.dtype), np.zeros_like(a), np.zeros_like(a))
-    return out[: order + 1]
+    value = (a > 0).astype(a.dtype)
+    if order == 0:
+        return (value,)
+    zero = np.zeros_like(a)
+    return (value, zero) if order == 1 else (value, zero, zero)
 
 
 #: The activations by name: each maps (pre-activation a, order) to (σ(a), σ'(a), σ''(a))[:order+1].
@@ -213,7 +220,8 @@ class MLP(EmpiricalRisk):
         weights, biases = parts[0::2], parts[1::2]
         hs, pre, d1s, d2s = [x], [], [], []
         for layer in range(self.n_layers):
-            a = hs[-1] @ weights[layer].transpose(0, 2, 1) + biases[layer][:, None, :]
+            a = hs[-1] @ weights[layer].transpose(0, 2, 1)
+            a += biases[layer][:, None, :]
             pre.append(a)
             if layer == self.n_layers - 1:
                 break
@@ -307,16 +315,19 @@ class MLP(EmpiricalRisk):
         for layer in range(self.n_layers - 1, -1, -1):
             signals.append((delta, hs[layer]))
             if layer:
-                delta = (delta @ weights[layer]) * d1s[layer - 1]
+                delta = delta @ weights[layer]
+                delta *= d1s[layer - 1]
         return signals[::-1]
 
     def _weighted_grad(self, theta, x, y, w):
         weights, hs, pre, d1s, _, o = self._forward(theta, x, order=1)
         delta_o = w[:, :, None] * self._output_loss(o, y)[1]  # (M, b, k)
-        parts = []
-        for delta, h in self._backward(weights, hs, d1s, delta_o):
-            parts += [delta.transpose(0, 2, 1) @ h, delta.sum(axis=1)]
-        return self.flatten(parts)
+        out = np.empty_like(theta)  # written in place, block by block: no concatenation
+        blocks = self.unflatten(out)
+        for layer, (delta, h) in enumerate(self._backward(weights, hs, d1s, delta_o)):
+            np.matmul(delta.transpose(0, 2, 1), h, out=blocks[2 * layer])
+            np.sum(delta, axis=1, out=blocks[2 * layer + 1])
+        return out
 
     def _per_example_grads(self, theta, x, y):
         weights, hs, pre, d1s, _, o = self._forward(theta, x, order=1)

@@ -1,7 +1,7 @@
 """The spherical p-spin glass: pure and mixed, batched over clouds of configurations.
 
 Conventions (docs/theory.md §4)
---------------------------
+-------------------------------
 Configurations live on the sphere ``|σ|² = N``; the overlap is ``q = σ·σ'/N`` and
 ``E[H(σ) H(σ')] = N ξ(q)``.
 
@@ -15,28 +15,30 @@ Configurations live on the sphere ``|σ|² = N``; the overlap is ``q = σ·σ'/N
 
 Storage
 -------
-Only the symmetrised tensor enters H, so the model stores, for each degree, the symmetric
-dense tensor ``K`` (energy units) with ``H_p(σ) = Σ K_{i1..ip} σ_{i1}⋯σ_{ip}``.  Its law is
-that of the symmetrised i.i.d. tensor, ``J_sym = (1/p!) Σ_π J∘π``; the tensor is built by
-adding each slab of i.i.d. normals into all ``p!`` transposed positions, which needs
-memory for ``K`` plus one slab (never a second full tensor).  CK is the same tensor times
-``−1/√2`` with the entries of repeated indices set to zero, so one seed gives the "same"
-sample in both normalisations.  Couplings are drawn in float64 from
-``numpy.random.default_rng([seed, p])`` and stored in the requested dtype: one seed gives
-the same sample (to rounding) in float32 and float64, and the degree-p tensor of a
-mixture is the one of the pure model of the same seed.
+Only the symmetrised tensor enters H, and a symmetric tensor is fixed by its entries at
+sorted indices ``i1 <= … <= ip``: the model stores, for each degree, those
+``C(N + p − 1, p) ≈ N^p/p!`` numbers (:mod:`._pspin_packed`), each a pure function of
+(seed, p, index tuple) drawn by the counter-based generator of :mod:`sgdsde.random`, with
+multiplicity weights that keep the law of the symmetrised i.i.d. tensor.  N = 2048, p = 3
+takes 5.34 GiB in float32 (a dense ``N^p`` tensor would take 32 GiB).  CK keeps the strictly
+increasing tuples of the same normals times ``−1/√2``, so one seed gives the "same" sample
+in both normalisations; the degree-p tensor of a mixture is c_p times the one of the pure
+model of the same seed; float32 and float64 hold the same numbers (drawn in float64, rounded
+once); ``DevicePSpin`` (GPU) of one seed draws the same couplings.
 
 Computation
 -----------
-With ``Y = x^{⊗(p−1)}`` the particles' outer products, shape (M, N^{p−1}), the gradient is
-one GEMM, ``∇H_p = p Y K_matᵀ`` with ``K_mat = K.reshape(N, N^{p−1})``, and the energy
-follows from Euler's relation ``σ·∇H_p = p H_p`` at no extra cost.  The cloud is cut into
-chunks so that ``Y`` never exceeds ``workspace_bytes``.  Clouds of at most ``small_batch``
-particles can instead use a Numba kernel that reads only the N³/6 sorted entries of a
-degree-3 tensor (:mod:`._pspin_numba`); it is off by default (``small_batch=0``) because on
-the machines measured so far BLAS was as fast or faster (``benchmarks/pspin.py`` measures the
-crossover).  Arithmetic runs in the couplings'
-dtype; results come back in the dtype of ``x`` (float32 stays float32).
+``path="packed"`` streams the packed tensor from memory once per call for up to 64 particles
+(:mod:`._pspin_packed`): per entry and particle two multiply–adds, a third of a dense
+GEMM's work on a sixth of its memory traffic, and a result independent of the thread count.
+``path="dense"`` unpacks the symmetric ``N^p`` tensor K (``H_p = Σ K σ⋯σ``) once and takes
+one GEMM per chunk of particles, ``∇H_p = p Y K_matᵀ`` with ``Y = x^{⊗(p−1)}`` of shape
+(M, N^{p−1}) never above ``workspace_bytes``.  ``path="auto"`` (default) takes the dense GEMM
+for a call only where it was measured faster, :data:`AUTO_DENSE_MIN_PARTICLES` particles or
+more and a dense tensor of at most :data:`AUTO_DENSE_MAX_BYTES` (built on first use: small N),
+and the packed stream otherwise (``benchmarks/pspin.py`` measures both, the numbers are
+beside the constants).  Arithmetic runs in
+the couplings' dtype; results come back in the dtype of ``x`` (float32 stays float32).
 
 ``energy``, ``grad`` and ``hessian`` are the polynomial extension of H to all of R^N (the
 integrators take ambient steps and finite differences need it); the Riemannian methods
@@ -45,22 +47,31 @@ and ``overlap`` require points on the sphere.
 
 from __future__ import annotations
 
-import itertools
 import math
+import warnings
 from collections.abc import Mapping
 
-import numba
 import numpy as np
 
 from ..manifolds import Sphere
 from ..theory.pspin import PSpinCovariance, check_degree, check_normalization
-from . import _pspin_numba
+from . import _pspin_packed as packed
 from .base import Landscape
 
-__all__ = ["SphericalPSpin", "MixedSphericalPSpin", "available_memory_bytes"]
+__all__ = ["SphericalPSpin", "MixedSphericalPSpin", "available_memory_bytes", "memory_needed", "PATHS"]
 
-DEFAULT_WORKSPACE_BYTES = 512 * 2**20  # outer products of one chunk of particles
-SLAB_BYTES = 64 * 2**20  # float64 normals drawn at a time while building a tensor
+PATHS = ("auto", "packed", "dense")
+DEFAULT_WORKSPACE_BYTES = 512 * 2**20  # outer products of one chunk of particles (dense path)
+#: ``path="auto"`` uses the dense GEMM for clouds of at least this many particles, and only where
+#: the dense tensor takes at most AUTO_DENSE_MAX_BYTES (it stays in cache: N <= 161 in float32
+#: and N <= 128 in float64 for p = 3).  Measured by ``benchmarks/pspin.py`` (p = 3, 2 loaded
+#: cores, benchmarks/RESULTS.md): at N = 128, M = 16 float32 the GEMM took 1.4 ms against 21 ms
+#: for the packed stream, whose rows (about N/3 entries) are too short to amortise their setup;
+#: at N = 256 the stream was faster at every M from 1 to 256 (56 against 358 ms at M = 16), and
+#: at N = 1024, M = 16 it took 2.0 s against 31 s.  One particle reads the tensor once on
+#: either path, so the packed stream (a sixth of the bytes) is kept there.
+AUTO_DENSE_MIN_PARTICLES = 4
+AUTO_DENSE_MAX_BYTES = 16 * 2**20
 
 
 def available_memory_bytes() -> int | None:
@@ -86,19 +97,28 @@ def _check_dtype(dtype) -> np.dtype:
     return dt
 
 
-def _check_n(n, degrees) -> int:
+def _check_n(n, degrees, normalization: str = "abc") -> int:
+    """N >= 2 for ABC (index tuples may repeat); N >= max p for CK (strictly increasing tuples)."""
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an integer >= p, got {n!r}")
-    if n < max(degrees):
-        raise ValueError(f"n must be >= p = {max(degrees)} (a degree-p term needs p spins), got n = {n}")
+        raise TypeError(f"n must be an integer >= 2, got {n!r}")
+    if normalization == "ck" and n < max(degrees):
+        raise ValueError(f"n must be >= p = {max(degrees)} in the CK normalisation (its terms have "
+                         f"p distinct spins), got n = {n}")
+    if n < 2:
+        raise ValueError(f"n must be an integer >= 2, got n = {n}")
+    for p in degrees:
+        packed.check_size(int(n), p)
     return int(n)
 
 
-def _slab_rows(n: int, p: int) -> int:
-    return max(1, min(n, SLAB_BYTES // (8 * n ** (p - 1))))
+def _check_path(path) -> str:
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    return path
 
 
-def memory_needed(n: int, degrees, dtype=np.float64, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES) -> dict:
+def memory_needed(n: int, degrees, dtype=np.float64, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES,
+                  path: str = "auto", normalization: str = "abc") -> dict:
     """Bytes a model needs: couplings, and the peak while building or evaluating it.
 
     Parameters
@@ -110,47 +130,35 @@ def memory_needed(n: int, degrees, dtype=np.float64, workspace_bytes: int = DEFA
     dtype : float32 or float64
         Storage of the couplings.
     workspace_bytes : int
-        Cap on the outer products of one chunk of particles.
+        Cap on the outer products of one chunk of particles (dense path).
+    path : {"auto", "packed", "dense"}
+        ``"dense"`` adds the ``N^p`` tensors (``"auto"`` builds them only below
+        :data:`AUTO_DENSE_MAX_BYTES`, which the figure includes).
 
     Returns
     -------
     dict
-        ``{"couplings": bytes of all tensors, "peak": couplings plus the largest transient}``.
+        ``{"couplings": bytes of the packed couplings and their row index, "dense": bytes of
+        the dense tensors the path may build, "peak": everything plus the largest transient}``.
     """
     degrees = sorted({check_degree(p) for p in degrees})
-    n = _check_n(n, degrees)
+    n = _check_n(n, degrees, check_normalization(normalization))
     item = _check_dtype(dtype).itemsize
-    couplings = sum(n**p * item for p in degrees)
-    # building: one float64 slab of normals and its cast; evaluating: one chunk of outer products
-    build = max(_slab_rows(n, p) * n ** (p - 1) * (8 + item) for p in degrees)
-    return {"couplings": couplings, "peak": couplings + max(build, int(workspace_bytes))}
-
-
-def _symmetric_gaussian_tensor(n: int, p: int, rng: np.random.Generator, dtype) -> np.ndarray:
-    """A tensor distributed as ``(1/p!) Σ_π G∘π`` for G with N^p i.i.d. standard normals.
-
-    Each slab ``G[lo:hi]`` is added into all p! transposed positions of the output, so the
-    memory is the output plus one slab.
-    """
-    tensor = np.zeros((n,) * p, dtype=dtype)
-    views = [tensor.transpose(perm) for perm in itertools.permutations(range(p))]
-    rows = _slab_rows(n, p)
-    scale = 1.0 / math.factorial(p)
-    for lo in range(0, n, rows):
-        hi = min(n, lo + rows)
-        slab = (rng.standard_normal((hi - lo,) + (n,) * (p - 1)) * scale).astype(dtype, copy=False)
-        for view in views:
-            view[lo:hi] += slab
-    return tensor
-
-
-def _zero_repeated_indices(tensor: np.ndarray) -> None:
-    """Set to zero every entry of ``tensor`` that has two equal indices (in place)."""
-    n = tensor.shape[0]
-    for a, b in itertools.combinations(range(tensor.ndim), 2):
-        pair = np.moveaxis(tensor, (a, b), (0, 1))
-        for i in range(n):
-            pair[i, i] = 0
+    path = _check_path(path)
+    couplings = 0
+    dense = 0
+    for p in degrees:
+        rows = packed.n_sorted_tuples(n, p - 1)
+        entries = packed.n_sorted_tuples(n, p)
+        couplings += entries * item + rows * (4 * (p - 1) + 8)
+        dense_p = n**p * item
+        if path == "dense" or (path == "auto" and dense_p <= AUTO_DENSE_MAX_BYTES):
+            dense += dense_p
+    # evaluating: per-block buffers of one pass (packed) or one chunk of outer products (dense)
+    stream = packed.MAX_BLOCKS * n * packed.PARTICLES_PER_PASS * item
+    work = max(stream, int(workspace_bytes) if dense else 0)
+    return {"couplings": couplings, "dense": dense,
+            "peak": couplings + dense + work}
 
 
 def _outer_powers(x: np.ndarray, k: int) -> np.ndarray:
@@ -169,46 +177,67 @@ class _SphericalSpinGlass(Landscape):
     fused_kind = None
 
     def __init__(self, n, coefficients: Mapping[int, float], normalization, seed, dtype,
-                 workspace_bytes, small_batch):
+                 workspace_bytes, path):
         self.covariance = PSpinCovariance(coefficients, check_normalization(normalization))
         self.normalization = normalization
         degrees = self.covariance.degrees
-        self.n = self.dim = _check_n(n, degrees)
+        self.n = self.dim = _check_n(n, degrees, normalization)
         self.p = max(degrees)
         self.dtype = _check_dtype(dtype)
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        if seed >= 2**64:
+            raise ValueError(f"seed must be below 2**64, got {seed!r}")
         self.seed = int(seed)
         if isinstance(workspace_bytes, bool) or not isinstance(workspace_bytes, (int, np.integer)) \
                 or workspace_bytes < 1:
             raise ValueError(f"workspace_bytes must be an integer >= 1, got {workspace_bytes!r}")
         self.workspace_bytes = int(workspace_bytes)
-        if isinstance(small_batch, bool) or not isinstance(small_batch, (int, np.integer)) or small_batch < 0:
-            raise ValueError(f"small_batch must be an integer >= 0, got {small_batch!r}")
-        self.small_batch = int(small_batch)
+        self.path = _check_path(path)
         self.manifold = Sphere(math.sqrt(self.n), dim=self.n)
         self._check_fits(degrees)
+        self.layouts = {p: packed.PackedLayout(self.n, p) for p in degrees}
         self.couplings = {p: self._draw(p, c) for p, c in self.covariance.coefficients.items()}
+        self._dense: dict[int, np.ndarray] = {}
+        if self.path == "dense":
+            for p in degrees:
+                self.dense_couplings(p)
 
     def _check_fits(self, degrees) -> None:
-        need = memory_needed(self.n, degrees, self.dtype, self.workspace_bytes)
+        need = memory_needed(self.n, degrees, self.dtype, self.workspace_bytes, self.path, self.normalization)
         free = available_memory_bytes()
         if free is not None and need["peak"] > free:
+            dense = f" and dense tensors {_format_bytes(need['dense'])}" if need["dense"] else ""
             raise MemoryError(
-                f"{self!r} needs {_format_bytes(need['peak'])} (couplings "
-                f"{_format_bytes(need['couplings'])} in {self.dtype}, plus workspace), but only "
+                f"{self!r} needs {_format_bytes(need['peak'])} (packed couplings "
+                f"{_format_bytes(need['couplings'])} in {self.dtype}{dense}, plus workspace), but only "
                 f"{_format_bytes(free)} is available (MemAvailable in /proc/meminfo); use "
-                "dtype=np.float32 to halve the couplings, a smaller n, or a smaller workspace_bytes")
+                "dtype=np.float32 to halve the couplings, path='packed', or a smaller n")
 
     def _draw(self, p: int, c: float) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, p])
-        tensor = _symmetric_gaussian_tensor(self.n, p, rng, self.dtype)
-        if self.normalization == "abc":
-            tensor *= c * self.n ** (-(p - 1) / 2)
-        else:
-            tensor *= -c / math.sqrt(2.0 * self.n ** (p - 1))
-            _zero_repeated_indices(tensor)
-        return tensor
+        scale = c * self.n ** (-(p - 1) / 2)
+        ck = self.normalization == "ck"
+        if ck:
+            scale = -scale / math.sqrt(2.0)
+        return packed.draw_packed(self.layouts[p], self.seed, scale, ck, self.dtype)
+
+    def dense_couplings(self, p: int | None = None) -> np.ndarray:
+        """The symmetric dense tensor K of degree p (default the largest), ``H_p = Σ K σ⋯σ``.
+
+        Shape (N,)*p; built from the packed couplings on first call and kept (memory checked).
+        """
+        p = self.p if p is None else p
+        if p not in self.couplings:
+            raise ValueError(f"p must be one of the model's degrees {sorted(self.couplings)}, got {p!r}")
+        if p not in self._dense:
+            need = self.n**p * self.dtype.itemsize
+            free = available_memory_bytes()
+            if free is not None and need > free:
+                raise MemoryError(f"the dense degree-{p} tensor of {self!r} needs {_format_bytes(need)}, "
+                                  f"but only {_format_bytes(free)} is available (MemAvailable); "
+                                  "use path='packed'")
+            self._dense[p] = packed.unpack_dense(self.layouts[p], self.couplings[p])
+        return self._dense[p]
 
     # ------------------------------------------------------------------ covariance
     def xi(self, q):
@@ -225,40 +254,45 @@ class _SphericalSpinGlass(Landscape):
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes taken by the couplings."""
-        return sum(t.nbytes for t in self.couplings.values())
+        """Bytes taken by the packed couplings (entries only) and any dense tensors built."""
+        return sum(t.nbytes for t in self.couplings.values()) + sum(t.nbytes for t in self._dense.values())
 
     # ------------------------------------------------------------------ evaluation
+    def uses_dense(self, p: int, n_particles: int) -> bool:
+        """Whether a call on ``n_particles`` evaluates degree p by the dense GEMM (the path rule)."""
+        if self.path != "auto":
+            return self.path == "dense"
+        return (n_particles >= AUTO_DENSE_MIN_PARTICLES
+                and self.n**p * self.dtype.itemsize <= AUTO_DENSE_MAX_BYTES)
+
     def _chunks(self, m: int, p: int):
         rows = max(1, self.workspace_bytes // (self.n ** max(p - 1, 1) * self.dtype.itemsize))
         for lo in range(0, m, rows):
             yield slice(lo, min(m, lo + rows))
 
-    def _contracted(self, x: np.ndarray) -> dict[int, np.ndarray]:
-        """``{p: K_p · x^{⊗(p−1)}}``, each (M, N), in the couplings' dtype."""
-        out = {}
-        for p, tensor in self.couplings.items():
-            if p == 3 and x.shape[0] <= self.small_batch:
-                out[p] = _pspin_numba.contract_p3_sorted(tensor, np.ascontiguousarray(x),
-                                                         4 * numba.get_num_threads())
-                continue
-            k_mat = tensor.reshape(self.n, -1)
-            g = np.empty((x.shape[0], self.n), dtype=self.dtype)
-            for s in self._chunks(x.shape[0], p):
-                np.matmul(_outer_powers(x[s], p - 1), k_mat.T, out=g[s])
-            out[p] = g
-        return out
+    def _dense_energy_and_grad(self, p: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k_mat = self.dense_couplings(p).reshape(self.n, -1)
+        g = np.empty((x.shape[0], self.n), dtype=self.dtype)
+        for s in self._chunks(x.shape[0], p):
+            np.matmul(_outer_powers(x[s], p - 1), k_mat.T, out=g[s])
+        return np.einsum("mi,mi->m", x, g), p * g
 
     def _prepare(self, x, name="x") -> np.ndarray:
         x = self._check(x, name)
-        return x.astype(self.dtype, copy=False)
+        return np.ascontiguousarray(x, dtype=self.dtype)
 
     def energy_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(H(x), ∇H(x))`` from one contraction per degree, shapes (M,) and (M, N)."""
+        """``(H(x), ∇H(x))``, shapes (M,) and (M, N): one pass per degree on the chosen path."""
         xc = self._prepare(x)
-        contracted = self._contracted(xc)
-        energy = sum(np.einsum("mi,mi->m", xc, g) for g in contracted.values())
-        grad = sum(p * g for p, g in contracted.items())
+        energy = np.zeros(xc.shape[0], dtype=self.dtype)
+        grad = np.zeros_like(xc)
+        for p, values in self.couplings.items():
+            if self.uses_dense(p, xc.shape[0]):
+                e, g = self._dense_energy_and_grad(p, xc)
+            else:
+                e, g = packed.contract(self.layouts[p], values, xc)
+            energy += e
+            grad += g
         return energy.astype(x.dtype, copy=False), grad.astype(x.dtype, copy=False)
 
     def energy(self, x: np.ndarray) -> np.ndarray:
@@ -271,18 +305,14 @@ class _SphericalSpinGlass(Landscape):
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Euclidean gradient ∇H(x), shape (M, N) (the negative drift before projection)."""
-        xc = self._prepare(x)
-        grad = sum(p * g for p, g in self._contracted(xc).items())
-        return grad.astype(np.asarray(x).dtype, copy=False)
+        return self.energy_and_grad(x)[1]
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
-        """Euclidean Hessian ∇²H(x) = Σ_p p(p−1) K_p·x^{⊗(p−2)}, shape (M, N, N)."""
+        """Euclidean Hessian ∇²H(x), shape (M, N, N), from the packed couplings."""
         xc = self._prepare(x)
-        m, n = xc.shape
-        out = np.zeros((m, n, n), dtype=self.dtype)
-        for p, tensor in self.couplings.items():
-            k_mat = tensor.reshape(n * n, -1)
-            out += p * (p - 1) * (_outer_powers(xc, p - 2) @ k_mat.T).reshape(m, n, n)
+        out = np.zeros((xc.shape[0], self.n, self.n), dtype=self.dtype)
+        for p, values in self.couplings.items():
+            out += packed.hessian(self.layouts[p], values, xc)
         return out.astype(x.dtype, copy=False)
 
     def _on_sphere(self, x, name) -> np.ndarray:
@@ -290,11 +320,17 @@ class _SphericalSpinGlass(Landscape):
         self.manifold.check(x, name, rtol=max(1e-6, 100 * np.finfo(x.dtype).eps))
         return x
 
-    def riemannian_grad(self, x: np.ndarray) -> np.ndarray:
+    def riemannian_gradient(self, x: np.ndarray) -> np.ndarray:
         """Gradient on the sphere ``P∇H = ∇H − (σ·∇H/N) σ``, shape (M, N); x on the sphere."""
         x = self._on_sphere(x, "x")
         g = self.grad(x)
         return g - (np.einsum("mi,mi->m", x, g) / self.n)[:, None] * x
+
+    def riemannian_grad(self, x: np.ndarray) -> np.ndarray:
+        """Deprecated name of :meth:`riemannian_gradient`."""
+        warnings.warn("riemannian_grad is deprecated; use riemannian_gradient", DeprecationWarning,
+                      stacklevel=2)
+        return self.riemannian_gradient(x)
 
     def riemannian_hessian(self, x: np.ndarray) -> np.ndarray:
         """Hessian on the sphere ``P∇²H P − (σ·∇H/N) P``, shape (M, N, N); x on the sphere.
@@ -325,20 +361,23 @@ class SphericalPSpin(_SphericalSpinGlass):
     Parameters
     ----------
     n : int
-        Number of spins N >= p.
+        Number of spins N >= 2 (ABC: index tuples may repeat, so any N >= 2 is a model;
+        CK needs N >= p).
     p : int
-        Degree p >= 2 (p = 2 is the spherical Sherrington–Kirkpatrick model).
+        Degree p >= 2 (p = 2 is the spherical Sherrington–Kirkpatrick model); ``N^{p−1}``
+        must be below 2**32 (the generator's component range).
     normalization : {"abc", "ck"}
         ``"abc"``: ``ξ(q) = q^p`` exactly; ``"ck"``: ``ξ(q) ≈ q^p/2`` (module docstring).
     seed : int
-        Seed of the couplings (>= 0).
+        Seed of the couplings, in ``[0, 2**64)``.
     dtype : float32 or float64
         Storage and arithmetic of the couplings.
     workspace_bytes : int
-        Cap on the particles' outer products held at once (the cloud is chunked).
-    small_batch : int
-        Clouds of at most this many particles use the Numba kernel on the sorted entries
-        (degree-3 terms only); 0 (default) always uses BLAS.
+        Cap on the particles' outer products held at once on the dense path.
+    path : {"auto", "packed", "dense"}
+        How energy and gradient are computed (module docstring): ``"packed"`` streams the
+        sorted entries, ``"dense"`` unpacks the ``N^p`` tensor at construction and uses BLAS,
+        ``"auto"`` picks per call by the measured rule of :meth:`uses_dense`.
 
     Attributes
     ----------
@@ -349,7 +388,11 @@ class SphericalPSpin(_SphericalSpinGlass):
     manifold : Sphere
         ``Sphere(sqrt(N))``.
     couplings : dict of int to ndarray
-        ``{p: K}``, the symmetric tensor of shape (N,)*p with ``H = Σ K σ⋯σ``.
+        ``{p: w}``, the packed couplings, shape ``(C(N+p−1, p),)``: ``H = Σ_{i1<=…<=ip} w σ⋯σ``
+        over sorted tuples in lexicographic order (:mod:`._pspin_packed`);
+        :meth:`dense_couplings` gives the symmetric ``N^p`` tensor.
+    layouts : dict of int to PackedLayout
+        The row index of each packed tensor.
     covariance : PSpinCovariance
         ξ and its derivatives.
 
@@ -360,8 +403,9 @@ class SphericalPSpin(_SphericalSpinGlass):
 
     Notes
     -----
-    Memory: ``N^p`` entries; N = 1000, p = 3 takes 8 GB in float64 and 4 GB in float32
-    (:meth:`memory_needed` tells before building).  A gradient costs ``2 M N^p`` flops.
+    Memory: ``C(N+2, 3) ≈ N³/6`` entries for p = 3: N = 1024 takes 0.67 GiB and N = 2048
+    5.34 GiB in float32 (:meth:`memory_needed` tells before building).  A packed gradient
+    costs ``2 M C(N+p−1, p)`` multiply–adds; construction ``C(N+p−1, p)`` draws.
 
     Examples
     --------
@@ -372,14 +416,15 @@ class SphericalPSpin(_SphericalSpinGlass):
     """
 
     def __init__(self, n: int, p: int, normalization: str = "abc", seed: int = 0, dtype=np.float64, *,
-                 workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, small_batch: int = 0):
-        super().__init__(n, {check_degree(p): 1.0}, normalization, seed, dtype, workspace_bytes, small_batch)
+                 workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, path: str = "auto"):
+        super().__init__(n, {check_degree(p): 1.0}, normalization, seed, dtype, workspace_bytes, path)
 
     @classmethod
     def memory_needed(cls, n: int, p: int, dtype=np.float64,
-                      workspace_bytes: int = DEFAULT_WORKSPACE_BYTES) -> dict:
+                      workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, path: str = "auto",
+                      normalization: str = "abc") -> dict:
         """Bytes the model would take, without building it: see :func:`memory_needed`."""
-        return memory_needed(n, [p], dtype, workspace_bytes)
+        return memory_needed(n, [p], dtype, workspace_bytes, path, normalization)
 
     def __repr__(self):
         return (f"SphericalPSpin(n={self.n}, p={self.p}, normalization={self.normalization!r}, "
@@ -394,12 +439,13 @@ class MixedSphericalPSpin(_SphericalSpinGlass):
     Parameters
     ----------
     n : int
-        Number of spins N >= max p.
+        Number of spins N >= 2 (CK: N >= max p).
     coefficients : mapping of int to float
         ``{p: c_p}``, degrees p >= 2, coefficients c_p > 0.
-    normalization, seed, dtype, workspace_bytes, small_batch
+    normalization, seed, dtype, workspace_bytes, path
         As in :class:`SphericalPSpin`; the degree-p tensor is the one of
-        ``SphericalPSpin(n, p, seed=seed)`` times c_p.
+        ``SphericalPSpin(n, p, seed=seed)`` times c_p (the generator's stream depends on p,
+        so the degrees are independent).
 
     Attributes
     ----------
@@ -408,8 +454,8 @@ class MixedSphericalPSpin(_SphericalSpinGlass):
     """
 
     def __init__(self, n: int, coefficients: Mapping[int, float], normalization: str = "abc", seed: int = 0,
-                 dtype=np.float64, *, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, small_batch: int = 0):
-        super().__init__(n, coefficients, normalization, seed, dtype, workspace_bytes, small_batch)
+                 dtype=np.float64, *, workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, path: str = "auto"):
+        super().__init__(n, coefficients, normalization, seed, dtype, workspace_bytes, path)
 
     @property
     def coefficients(self) -> Mapping[int, float]:
@@ -418,9 +464,11 @@ class MixedSphericalPSpin(_SphericalSpinGlass):
 
     @classmethod
     def memory_needed(cls, n: int, coefficients: Mapping[int, float], dtype=np.float64,
-                      workspace_bytes: int = DEFAULT_WORKSPACE_BYTES) -> dict:
+                      workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, path: str = "auto",
+                      normalization: str = "abc") -> dict:
         """Bytes the model would take, without building it: see :func:`memory_needed`."""
-        return memory_needed(n, list(PSpinCovariance(coefficients).degrees), dtype, workspace_bytes)
+        return memory_needed(n, list(PSpinCovariance(coefficients).degrees), dtype, workspace_bytes, path,
+                             normalization)
 
     def __repr__(self):
         return (f"MixedSphericalPSpin(n={self.n}, coefficients={dict(self.coefficients)!r}, "

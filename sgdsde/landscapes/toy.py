@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import positive as _positive
 from . import _toy_numba as K
 from .base import Landscape
 
@@ -50,13 +51,6 @@ def _center(center, dim: int) -> np.ndarray:
     if c.shape != (dim,) or not np.all(np.isfinite(c)):
         raise ValueError(f"center must be a finite vector of length {dim}, got shape {c.shape}")
     return c
-
-
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
 
 
 # The fused kernels do the dense matrix-vector product of every particle in SIMD lanes (64

@@ -53,6 +53,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .._checks import integer
+from .._checks import positive as _positive
 from ..landscapes.base import Landscape, check_cloud
 from ..manifolds import Euclidean, Sphere
 from .spectra import _check_manifold, _require_hessian, riemannian_gradient, tangent_basis, tangent_hessian
@@ -127,17 +129,8 @@ class CriticalPoints:
                 f"converged {self.stats.get('n_converged')}/{self.stats.get('n_starts')} starts)")
 
 
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
-
-
 def _count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return integer(value, name, minimum)
 
 
 def _scale(landscape: Landscape, x: np.ndarray) -> float:
@@ -263,7 +256,7 @@ def find_critical_points(landscape: Landscape, starts: np.ndarray, *, tol: float
     ----------
     landscape : Landscape
         Conservative, with a Hessian, on a Euclidean or Sphere manifold.  On the sphere the
-        landscape's ``riemannian_grad``/``riemannian_hessian`` are used when present,
+        landscape's ``riemannian_gradient``/``riemannian_hessian`` are used when present,
         otherwise the Euclidean ones are projected.
     starts : array_like, shape (S, d)
         Starting points (S ≥ 1); on the sphere they are first retracted onto it.

@@ -79,15 +79,14 @@ def _check_points(landscape: Landscape, x) -> np.ndarray:
 def riemannian_gradient(landscape: Landscape, x: np.ndarray) -> np.ndarray:
     """Gradient of the energy along the manifold, ``P ∇H``, shape (M, d).
 
-    Uses the landscape's own ``riemannian_grad`` when it has one.
+    The landscape's :meth:`~sgdsde.landscapes.Landscape.riemannian_gradient`, after checking
+    its manifold is one this module knows.
     """
     manifold = landscape.manifold
     _check_manifold(manifold)
     if isinstance(manifold, Euclidean):
         return landscape.grad(x)
-    if hasattr(landscape, "riemannian_grad"):
-        return landscape.riemannian_grad(x)
-    return manifold.project(x, landscape.grad(x))
+    return landscape.riemannian_gradient(x)
 
 
 def riemannian_hessian(landscape: Landscape, x: np.ndarray) -> np.ndarray:

@@ -148,7 +148,7 @@ class GaussianQuadraticModel:
         Trajectory
             Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
         """
-        from ..backends._numba_random import normals_into
+        from .._random_numba import normals_into
 
         lr = _lr(lr)
         x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
@@ -329,7 +329,7 @@ class MultiplicativeQuadraticModel:
         Trajectory
             Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
         """
-        from ..backends._numba_random import normals_into
+        from .._random_numba import normals_into
 
         lr = _lr(lr)
         x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)

@@ -44,13 +44,16 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ive
 
+from .._checks import positive
 from . import _ck_numba
+from .pspin import PSpinCovariance
 
 __all__ = [
     "Covariance",
@@ -72,102 +75,43 @@ __all__ = [
 # The covariance ξ(q)
 # --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Covariance:
-    """ξ(q) = Σ_p a_p q^p, the covariance E[H(σ)H(σ')] = N ξ(σ·σ'/N) of a spherical model.
+class Covariance(PSpinCovariance):
+    """Deprecated: use :class:`sgdsde.theory.pspin.PSpinCovariance`, the one class of ξ(q).
 
-    Parameters
-    ----------
-    coefficients : mapping of int to float
-        ``{p: a_p}`` with p >= 1 and a_p >= 0 (for a mixed model a_p = c_p²).
-
-    Examples
-    --------
-    >>> Covariance.pure(3).coefficients, Covariance.pure(3, "ck").coefficients
-    ({3: 1.0}, {3: 0.5})
-    >>> Covariance({2: 0.5, 4: 0.5})(1.0)
-    1.0
+    ``Covariance({p: a_p})`` is ``PSpinCovariance.from_powers({p: a_p})`` (ξ = Σ a_p q^p in
+    the ABC normalisation) and ``Covariance.pure(p, normalization)`` is
+    ``PSpinCovariance.pure(p, normalization)``.  Both warn (DeprecationWarning).  Unlike the
+    old class, ``coefficients`` holds the model's c_p; ξ's a_p are in ``powers``.
     """
 
-    coefficients: Mapping[int, float]
-    _a: np.ndarray = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        if not isinstance(self.coefficients, Mapping) or not self.coefficients:
-            raise TypeError("coefficients must be a non-empty mapping {p: a_p}")
-        coef = {}
-        for p, ap in self.coefficients.items():
-            if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 1 <= p <= 64:
-                raise ValueError(f"coefficients: the power p must be an integer in [1, 64], got {p!r}")
-            ap = float(ap)
-            if not (math.isfinite(ap) and ap >= 0):
-                raise ValueError(f"coefficients: a_{p} must be a finite number >= 0, got {ap}")
-            if ap > 0:
-                coef[int(p)] = ap
-        if not coef:
-            raise ValueError("coefficients: at least one a_p must be > 0")
-        a = np.zeros(max(coef) + 1)
-        for p, ap in coef.items():
-            a[p] = ap
-        object.__setattr__(self, "coefficients", dict(sorted(coef.items())))
-        object.__setattr__(self, "_a", a)
+    def __init__(self, coefficients: Mapping[int, float]):
+        _deprecated("Covariance({p: a_p})", "PSpinCovariance.from_powers({p: a_p})")
+        model = PSpinCovariance.from_powers(coefficients)
+        super().__init__(dict(model.coefficients), "abc")
+        self._powers = model.powers
 
     @classmethod
-    def pure(cls, p: int, normalization: str = "abc") -> Covariance:
-        """Pure p-spin: ξ = q^p (``"abc"``, Auffinger–Ben Arous–Černý) or q^p/2 (``"ck"``)."""
-        if normalization not in ("abc", "ck"):
-            raise ValueError(f"normalization must be 'abc' or 'ck', got {normalization!r}")
-        return cls({p: 1.0 if normalization == "abc" else 0.5})
-
-    @property
-    def array(self) -> np.ndarray:
-        """Dense coefficient vector ``a[p]`` (read-only copy) used by the kernels."""
-        a = self._a.copy()
-        a.setflags(write=False)
-        return a
-
-    def __call__(self, q):
-        """ξ(q)."""
-        q = np.asarray(q, dtype=np.float64)
-        return sum(ap * q**p for p, ap in self.coefficients.items())
-
-    def prime(self, q):
-        """ξ'(q)."""
-        q = np.asarray(q, dtype=np.float64)
-        return sum(p * ap * q ** (p - 1) for p, ap in self.coefficients.items())
-
-    def second(self, q):
-        """ξ''(q)."""
-        q = np.asarray(q, dtype=np.float64)
-        return sum(p * (p - 1) * ap * q ** (p - 2) for p, ap in self.coefficients.items() if p >= 2)
-
-    def third(self, q):
-        """ξ'''(q)."""
-        q = np.asarray(q, dtype=np.float64)
-        return sum(p * (p - 1) * (p - 2) * ap * q ** (p - 3) for p, ap in self.coefficients.items() if p >= 3)
+    def pure(cls, p: int, normalization: str = "abc") -> PSpinCovariance:
+        _deprecated("Covariance.pure", "PSpinCovariance.pure")
+        return PSpinCovariance.pure(p, normalization)
 
 
-def _covariance(xi) -> Covariance:
-    """A :class:`Covariance` from itself, a mapping {p: a_p}, or a p-spin model's covariance."""
-    from .pspin import PSpinCovariance
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"sgdsde.theory.cugliandolo_kurchan.{old} is deprecated; use "
+                  f"sgdsde.theory.pspin.{new}", DeprecationWarning, stacklevel=3)
 
-    if isinstance(xi, Covariance):
+
+def _covariance(xi) -> PSpinCovariance:
+    """A :class:`PSpinCovariance` from itself or from a mapping {p: a_p} of ξ's powers."""
+    if isinstance(xi, PSpinCovariance):
         return xi
     if isinstance(xi, Mapping):
-        return Covariance(xi)
-    if isinstance(xi, PSpinCovariance):  # ξ = w Σ c_p² q^p: a_p = ξ of the unit pure model × c_p²
-        return Covariance({p: c * c * float(PSpinCovariance({p: 1.0}, xi.normalization).xi(1.0))
-                           for p, c in xi.coefficients.items()})
-    raise TypeError("xi must be a Covariance, a PSpinCovariance or a mapping {p: a_p}, "
-                    f"got {type(xi).__name__}")
+        return PSpinCovariance.from_powers(xi)
+    raise TypeError(f"xi must be a PSpinCovariance or a mapping {{p: a_p}}, got {type(xi).__name__}")
 
 
 def _check_positive(name, value, allow_zero=False):
-    value = float(value)
-    ok = value >= 0 if allow_zero else value > 0
-    if not (math.isfinite(value) and ok):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value}")
-    return value
+    return positive(value, name, allow_zero)
 
 
 # --------------------------------------------------------------------------------------
@@ -197,7 +141,7 @@ class CKSolution:
     integrated_response : ndarray, shape (m, m)
         χ(t_i, t_j) = ∫_{t_j}^{t_i} R(t_i, s) ds for i >= j.
     temperature : float
-    covariance : Covariance
+    covariance : PSpinCovariance
     method : str
         ``"fixed"`` or ``"doubling"``.
     stats : dict
@@ -213,7 +157,7 @@ class CKSolution:
     response: np.ndarray
     integrated_response: np.ndarray
     temperature: float
-    covariance: Covariance
+    covariance: PSpinCovariance
     method: str
     stats: dict = field(default_factory=dict)
 
@@ -276,7 +220,7 @@ def solve_ck_fixed(xi, temperature: float, t1: float, *, dt: float = 0.02,
 
     Parameters
     ----------
-    xi : Covariance, PSpinCovariance or mapping {p: a_p}
+    xi : PSpinCovariance or mapping {p: a_p}
         The covariance ξ(q) (a landscape's ``covariance`` works as is).
     temperature : float
         T >= 0 (T = 0 is gradient flow).
@@ -329,7 +273,7 @@ def solve_ck_doubling(xi, temperature: float, t1: float, *, n_grid: int = 512, n
 
     Parameters
     ----------
-    xi : Covariance or mapping {p: a_p}
+    xi : PSpinCovariance or mapping {p: a_p}
         The covariance ξ(q).
     temperature : float
         T >= 0.
@@ -440,7 +384,7 @@ def solve_fdt(xi, temperature: float, t1: float, *, dt: float = 0.01, n_correcto
 
     Parameters
     ----------
-    xi : Covariance or mapping {p: a_p}
+    xi : PSpinCovariance or mapping {p: a_p}
     temperature : float
         T > 0.
     t1 : float
@@ -499,7 +443,7 @@ def threshold_energy_at(xi, temperature: float) -> tuple[float, float, float]:
 
     Parameters
     ----------
-    xi : Covariance, PSpinCovariance or mapping {p: a_p}
+    xi : PSpinCovariance or mapping {p: a_p}
     temperature : float
         0 <= T < T_d.
 
@@ -512,7 +456,7 @@ def threshold_energy_at(xi, temperature: float) -> tuple[float, float, float]:
 
     xi = _covariance(xi)
     temperature = _check_positive("temperature", temperature, allow_zero=True)
-    if max(xi.coefficients) < 3:
+    if max(xi.powers) < 3:
         raise ValueError("threshold_energy_at needs a component with p >= 3 (a glass transition)")
     if temperature > 0 and plateau_overlap(xi, temperature) == 0.0:
         raise ValueError(f"temperature {temperature} is above T_d: there is no aging state")
@@ -584,15 +528,15 @@ def p2_gradient_flow_energy(t, xi=None):
     ----------
     t : array_like
         Times >= 0.
-    xi : Covariance, optional
+    xi : PSpinCovariance, optional
         A pure p = 2 covariance (default ABC, a = 1, R = sqrt 2).
     """
     a2 = 1.0
     if xi is not None:
         xi = _covariance(xi)
-        if set(xi.coefficients) != {2}:
-            raise ValueError(f"xi must be a pure p = 2 covariance, got {xi.coefficients}")
-        a2 = xi.coefficients[2]
+        if set(xi.powers) != {2}:
+            raise ValueError(f"xi must be a pure p = 2 covariance, got {xi.powers}")
+        a2 = xi.powers[2]
     radius = math.sqrt(2.0 * a2)
     t = np.asarray(t, dtype=np.float64)
     if np.any(t < 0):

@@ -23,16 +23,11 @@ from collections.abc import Callable
 import numpy as np
 from scipy import integrate
 
+from .._checks import positive as _finite_positive
+
 __all__ = ["kramers_rate", "mean_first_passage_time_1d"]
 
 _TAIL = 60.0  # e^{-60} ≈ 1e-26: where the Boltzmann weight of the reflecting side is cut
-
-
-def _finite_positive(value, name):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
 
 
 def kramers_rate(well_curvature: float, barrier_curvature: float, barrier_height: float,

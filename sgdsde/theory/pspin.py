@@ -145,7 +145,57 @@ class PSpinCovariance:
         """ξ''(q)."""
         return self._series(q, 2)
 
+    def xi_third(self, q):
+        """Third derivative of ξ at q."""
+        return self._series(q, 3)
+
     __call__ = xi
+    prime = xi_prime
+    second = xi_second
+    third = xi_third
+
+    @classmethod
+    def from_powers(cls, powers: Mapping[int, float], normalization: str = "abc") -> PSpinCovariance:
+        """The model with ``ξ(q) = Σ_p a_p q^p`` given as ``{p: a_p}`` (a_p >= 0, zeros dropped).
+
+        In ``normalization`` the weight w is folded in: ``c_p = sqrt(a_p / w)``.
+        """
+        if not isinstance(powers, Mapping) or not powers:
+            raise TypeError(f"powers must be a non-empty mapping {{p: a_p}}, got {powers!r}")
+        weight = 1.0 if check_normalization(normalization) == "abc" else _CK_WEIGHT
+        coefficients, exact = {}, {}
+        for p, a in powers.items():
+            p = check_degree(p, "the power p in powers")
+            a = float(a)
+            if not (math.isfinite(a) and a >= 0):
+                raise ValueError(f"powers: a_{p} must be a finite number >= 0, got {a}")
+            if a > 0:
+                coefficients[p], exact[p] = math.sqrt(a / weight), a
+        if not coefficients:
+            raise ValueError("powers: at least one a_p must be > 0")
+        model = cls(coefficients, normalization)
+        model._powers = dict(sorted(exact.items()))  # the a_p as given, not re-squared
+        return model
+
+    @classmethod
+    def pure(cls, p: int, normalization: str = "abc") -> PSpinCovariance:
+        """The pure p-spin model: ``ξ = q^p`` (ABC) or ``q^p / 2`` (CK)."""
+        return cls({check_degree(p): 1.0}, normalization)
+
+    @property
+    def powers(self) -> dict[int, float]:
+        """``{p: a_p}`` with ``ξ(q) = Σ_p a_p q^p`` (the weight w folded in)."""
+        exact = getattr(self, "_powers", None)
+        return dict(exact) if exact is not None else {p: self._weight * c * c
+                                                      for p, c in self.coefficients.items()}
+
+    @property
+    def array(self) -> np.ndarray:
+        """Dense ``a[p]`` of ``ξ(q) = Σ_p a_p q^p``, shape (max p + 1,) (a new array)."""
+        a = np.zeros(max(self.coefficients) + 1)
+        for p, ap in self.powers.items():
+            a[p] = ap
+        return a
 
     def __repr__(self):
         return f"PSpinCovariance({dict(self.coefficients)!r}, normalization={self.normalization!r})"

@@ -1,0 +1,150 @@
+"""Minimum-energy paths: Müller–Brown saddles, p-spin barriers, digits mode connectivity.
+
+Left: the Müller–Brown potential; the climbing-image nudged elastic band (NEB-CI) and the
+string method between its minima, with the saddles the critical-point finder returns
+(the climbing image lands on them: the energies are printed to 1e-8).
+Middle: the spherical 3-spin model (ABC units) at N = 32 … 128: energy per spin along the
+NEB-CI path from the lowest of the minima reached by gradient descent from random starts to
+the nearest other one, against the normalised arc length; the barrier ΔE/N is in the legend.
+Right: mode connectivity of a 64-16-10 digits network (cross-entropy): the training loss along
+the straight line between two SGD solutions against the loss along the NEB-optimised path
+(no climbing image), for several pairs; barrier = max along the path minus the mean of the
+end losses, mean ± SE over pairs (Draxler et al., ICML 2018; Garipov et al., NeurIPS 2018).
+
+    python examples/minimum_energy_paths.py            # full figure (minutes)
+    python examples/minimum_energy_paths.py --smoke    # tiny, for the test suite
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+
+def muller_brown_panel(ax, n_images):
+    from sgdsde.geometry import nudged_elastic_band, string_method
+    from sgdsde.landscapes import MullerBrown
+    from sgdsde.measure.critical_points import find_critical_points
+
+    mb = MullerBrown()
+    starts = np.array([[-0.55, 1.44], [0.62, 0.03], [-0.05, 0.47], [-0.82, 0.62], [0.21, 0.29]])
+    cp = find_critical_points(mb, starts)
+    minima = cp.x[cp.index == 0]
+    minima = minima[np.argsort(minima[:, 0])]  # A (upper left), C (middle), B (lower right)
+    gx, gy = np.meshgrid(np.linspace(-1.5, 1.2, 200), np.linspace(-0.3, 2.0, 200))
+    e = mb.energy(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(gx.shape)
+    ax.contourf(gx, gy, np.minimum(e, 50), levels=40, cmap="viridis")
+    saddles = cp.x[cp.index == 1]
+    ax.plot(saddles[:, 0], saddles[:, 1], "rx", ms=10, mew=2, label="finder: saddles")
+    for a, b in ((minima[0], minima[1]), (minima[1], minima[2])):
+        neb = nudged_elastic_band(mb, a, b, n_images=n_images, tol=1e-7)
+        string = string_method(mb, a, b, n_images=2 * n_images + 1, step=5e-4, tol=1e-5)
+        i = int(np.argmin(np.linalg.norm(cp.x - neb.saddle, axis=1)))
+        print(f"Müller–Brown: NEB-CI saddle energy {neb.energies.max():.8f} vs finder {cp.energy[i]:.8f} "
+              f"(|Δ| = {abs(neb.energies.max() - cp.energy[i]):.1e}, {neb.n_iterations} iterations, one "
+              f"gradient call each); string: top image {string.energies.max():.5f}, interpolated peak "
+              f"{string.peak_energy:.5f} ± {string.barrier_error:.1e}")
+        ax.plot(neb.images[:, 0], neb.images[:, 1], "o-", color="w", ms=4, lw=1)
+        ax.plot(string.images[:, 0], string.images[:, 1], "--", color="orange", lw=1.2)
+    ax.plot([], [], "o-", color="w", label="NEB-CI")
+    ax.plot([], [], "--", color="orange", label="string")
+    ax.set(xlabel="x", ylabel="y", title="Müller–Brown")
+    ax.legend(frameon=False, fontsize=7, loc="lower left")
+
+
+def pspin_panel(ax, sizes, n_starts, n_images):
+    from sgdsde.geometry import nudged_elastic_band
+    from sgdsde.landscapes import SphericalPSpin
+
+    for n, color in zip(sizes, ("C0", "C1", "C3")):
+        h = SphericalPSpin(n=n, p=3, seed=0)
+        x = h.manifold.random(n_starts, seed=1)
+        for _ in range(1500):  # Riemannian gradient descent
+            g = h.grad(x)
+            x = h.manifold.retract(x - 0.05 * h.manifold.project(x, g))
+        e = h.energy(x) / n
+        i = int(np.argmin(e))
+        q_all = h.overlap(x, np.repeat(x[i:i + 1], len(x), axis=0))
+        # the nearest other minimum (largest overlap below 0.95): one saddle between them, usually
+        others = [k for k in range(len(x)) if q_all[k] < 0.95 and abs(e[k] - e[i]) > 1e-6]
+        j = max(others, key=lambda k: q_all[k])
+        path = nudged_elastic_band(h, x[i], x[j], n_images=n_images, tol=1e-5, max_iter=5000)
+        s = path.arclength / path.arclength[-1]
+        q = h.overlap(x[i:i + 1], x[j:j + 1])[0]
+        print(f"p-spin N = {n}: minima e = {e[i]:.4f}, {e[j]:.4f} (overlap {q:+.3f});"
+              f" barrier ΔE = {path.barrier:.4f} (ΔE/N = {path.barrier / n:.5f}), converged {path.converged} "
+              f"in {path.n_iterations} iterations, max force {path.max_force:.1e}")
+        ax.plot(s, path.energies / n, "o-", ms=3, color=color,
+                label=f"N = {n}: ΔE/N = {path.barrier / n:.4f}")
+    ax.set(xlabel="normalised arc length", ylabel="energy per spin H/N",
+           title="3-spin: NEB-CI between GD minima")
+    ax.legend(frameon=False, fontsize=7)
+
+
+def network_panel(ax, n_examples, n_pairs, n_steps, n_images, max_iter):
+    from sgdsde.geometry import nudged_elastic_band, straight_path
+    from sgdsde.landscapes import MLP
+    from sgdsde.sgd import run_sgd
+    from sgdsde.sgd.data import load_digits
+
+    data = load_digits(n_examples=n_examples)
+    net = MLP(data.inputs, data.targets, widths=(16,), activation="tanh", loss="cross_entropy",
+              weight_decay=1e-4)
+    theta0 = net.init_params(2 * n_pairs, seed=0)
+    sol = run_sgd(net, theta0, lr=0.2, batch_size=32, n_steps=n_steps, seed=1, record_every=n_steps).final
+    line_b, path_b = [], []
+    for k in range(n_pairs):
+        a, b = sol[2 * k], sol[2 * k + 1]
+        line = straight_path(net, a, b, 4 * n_images)
+        e_line = net.energy(line)
+        path = nudged_elastic_band(net, a, b, n_images=n_images, climbing=False, tol=1e-3, max_iter=max_iter)
+        ends = 0.5 * (e_line[0] + e_line[-1])
+        line_b.append(e_line.max() - ends)
+        path_b.append(max(path.energies.max(), path.peak_energy) - ends)
+        lab = "straight line" if k == 0 else None
+        ax.plot(np.linspace(0, 1, e_line.size), e_line, color="C7", lw=1, label=lab)
+        ax.plot(path.arclength / path.arclength[-1], path.energies, "o-", ms=3, color="C2",
+                label="NEB path" if k == 0 else None)
+        print(f"pair {k}: end losses {e_line[0]:.4f}, {e_line[-1]:.4f}; barrier straight {line_b[-1]:.4f}, "
+              f"NEB {path_b[-1]:.4f} (max force {path.max_force:.1e}, {path.n_iterations} iterations)")
+    def se(v):
+        return np.std(v, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+
+    print(f"mode connectivity over {n_pairs} pairs: barrier straight {np.mean(line_b):.4f} "
+          f"± {se(line_b):.4f}, optimised {np.mean(path_b):.4f} ± {se(path_b):.4f}")
+    ax.set(yscale="log", xlabel="normalised position along the path", ylabel="training loss",
+           title=f"digits MLP d = {net.dim}: barrier {np.mean(line_b):.3f} → {np.mean(path_b):.3f}")
+    ax.legend(frameon=False, fontsize=7)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
+    args = parser.parse_args(argv)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
+    if args.smoke:
+        muller_brown_panel(axes[0], n_images=7)
+        pspin_panel(axes[1], sizes=[16], n_starts=8, n_images=7)
+        network_panel(axes[2], n_examples=100, n_pairs=1, n_steps=100, n_images=5, max_iter=50)
+    else:
+        muller_brown_panel(axes[0], n_images=15)
+        pspin_panel(axes[1], sizes=[32, 64, 128], n_starts=16, n_images=11)
+        network_panel(axes[2], n_examples=500, n_pairs=4, n_steps=3000, n_images=9, max_iter=3000)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ("minimum_energy_paths_smoke.png" if args.smoke else "minimum_energy_paths.png")
+    fig.savefig(path, dpi=120)
+    print(f"figure: {path}")
+
+
+if __name__ == "__main__":
+    main()

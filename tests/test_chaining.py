@@ -1,0 +1,123 @@
+"""Chaining runs: a continued run draws new noise, a resumed run the identical noise.
+
+The noise of step n is a function of (seed, particle, n): ``continue_from=`` starts the new
+run's counter at the old run's last step, so the increments of the two runs are independent
+(the old behaviour, restarting the counter at 0 with the same seed, replayed them); ``resume=``
+finishes an interrupted run along its own path and compares the SDE's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sgdsde._fingerprint import fingerprint
+from sgdsde.integrators import BAOAB, EulerMaruyama, LeimkuhlerMatthews
+from sgdsde.landscapes.toy import DoubleWell, Quadratic
+from sgdsde.save import SaveAt
+from sgdsde.sde import LangevinSDE
+from sgdsde.simulate import simulate
+
+M = 10_000
+
+
+def _run(sde, x0=None, integrator=None, **kw):
+    return simulate(sde, integrator or EulerMaruyama(), x0, dt=0.1, seed=kw.pop("seed", 5),
+                    backend=kw.pop("backend", "numpy"), progress=False, **kw)
+
+
+def test_chained_runs_have_independent_increments_and_replayed_ones_do_not():
+    """Almost free diffusion (k = 1e-4 over t = 1: the drift couples the runs by ~1e-4): the
+    correlation over M particles of run a's increment with the next run's is within 4 SE of
+    zero, SE = 1/sqrt(M) = 0.01; restarting the counter with the same seed (the old way of
+    chaining) replays a's increments: correlation > 0.99."""
+    sde = LangevinSDE(Quadratic([[1e-4]]), temperature=0.5)
+    x0 = np.zeros((M, 1))
+    a = _run(sde, x0, n_steps=10)
+    chained = _run(sde, continue_from=a, n_steps=10)
+    replayed = _run(sde, a.final, n_steps=10, t0=1.0)
+    da = (a.final - x0)[:, 0]
+    assert abs(np.corrcoef(da, (chained.final - a.final)[:, 0])[0, 1]) < 4 / math.sqrt(M)
+    assert np.corrcoef(da, (replayed.final - a.final)[:, 0])[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("integrator", [EulerMaruyama(), LeimkuhlerMatthews(), BAOAB()],
+                         ids=lambda i: i.name)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_chain_of_runs_is_the_one_long_run(integrator, backend):
+    """Chaining continues the noise stream, so 7 + 13 steps are the 20-step run bit for bit
+    (Leimkuhler–Matthews included: its step n reads the normals of n and n + 1)."""
+    sde = LangevinSDE(DoubleWell(), temperature=0.3, friction=1.0 if integrator.underdamped else None)
+    x0 = np.linspace(-1.2, 1.2, 70)[:, None]
+    save = SaveAt(every=5, observables={"e": "energy"})
+    whole = _run(sde, x0, integrator, n_steps=20, backend=backend, save=save)
+    first = _run(sde, x0, integrator, n_steps=7, backend=backend, save=save)
+    rest = _run(sde, None, integrator, continue_from=first, n_steps=13, backend=backend, save=save)
+    assert np.array_equal(rest.final, whole.final)
+    if integrator.underdamped:
+        assert np.array_equal(rest.final_velocity, whole.final_velocity)
+    assert rest.settings["step0"] == 7 and rest.step == 20
+    np.testing.assert_array_equal(rest.steps, [7, 12, 17, 20])  # absolute, every 5 from step0
+    np.testing.assert_allclose(rest.ts, [0.7, 1.2, 1.7, 2.0], rtol=1e-12)
+    np.testing.assert_array_equal(rest.observables["e"][-1], whole.observables["e"][-1])
+    until = _run(sde, None, integrator, continue_from=first, t1=2.0, backend=backend)  # t1 absolute
+    assert np.array_equal(until.final, whole.final)
+
+
+def test_step0_starts_the_noise_counter():
+    sde = LangevinSDE(DoubleWell(), temperature=0.3)
+    x0 = np.zeros((50, 1))
+    ahead = _run(sde, x0, n_steps=4, step0=100)
+    assert ahead.step == 104 and ahead.settings["step0"] == 100
+    assert not np.array_equal(ahead.final, _run(sde, x0, n_steps=4).final)
+    with pytest.raises(ValueError, match="step0"):
+        _run(sde, x0, n_steps=4, step0=-1)
+
+
+def test_continue_from_refuses_what_it_takes_from_the_run():
+    sde = LangevinSDE(DoubleWell(), temperature=0.3)
+    a = _run(sde, np.zeros((5, 1)), n_steps=3)
+    for bad in ({"x0": np.zeros((5, 1))}, {"t0": 1.0}, {"step0": 3}, {"particle_offset": 2}):
+        with pytest.raises(ValueError, match="continue_from"):
+            simulate(sde, EulerMaruyama(), dt=0.1, n_steps=2, continue_from=a, backend="numpy",
+                     progress=False, **bad)
+    with pytest.raises(ValueError, match="seed"):
+        simulate(sde, EulerMaruyama(), dt=0.1, n_steps=2, continue_from=a, seed=6, progress=False)
+    with pytest.raises(ValueError, match="not both"):
+        simulate(sde, EulerMaruyama(), dt=0.1, n_steps=2, continue_from=a, resume=a, progress=False)
+
+
+def test_resume_continues_the_identical_path():
+    sde = LangevinSDE(DoubleWell(), temperature=0.3)
+    x0 = np.linspace(-1, 1, 40)[:, None]
+    whole = _run(sde, x0, n_steps=30, save=SaveAt(every=10))
+    part = _run(sde, x0, n_steps=12, save=SaveAt(every=10))
+    done = simulate(sde, EulerMaruyama(), dt=0.1, resume=part, n_steps=30, backend="numpy", progress=False)
+    assert np.array_equal(done.final, whole.final)
+    np.testing.assert_array_equal(done.steps, [0, 10, 12, 20, 30])  # 12: where the part ended
+
+
+def test_resume_compares_the_sdes_parameters_not_its_repr():
+    """Two quadratics of one dimension print alike; resuming with the other matrix raises."""
+    a, b = Quadratic([[1.0, 0.2], [0.2, 2.0]]), Quadratic([[1.0, 0.0], [0.0, 2.0]])
+    assert repr(a) == repr(b)
+    part = _run(LangevinSDE(a, temperature=0.3), np.zeros((4, 2)), n_steps=5)
+    with pytest.raises(ValueError, match="fingerprints differ"):
+        simulate(LangevinSDE(b, temperature=0.3), EulerMaruyama(), dt=0.1, resume=part, n_steps=8,
+                 progress=False)
+    with pytest.raises(ValueError, match="fingerprints differ"):
+        simulate(LangevinSDE(a, temperature=0.3 + 1e-15), EulerMaruyama(), dt=0.1, resume=part,
+                 n_steps=8, progress=False)
+    same = simulate(LangevinSDE(Quadratic([[1.0, 0.2], [0.2, 2.0]]), temperature=0.3), EulerMaruyama(),
+                    dt=0.1, resume=part, n_steps=8, backend="numpy", progress=False)
+    assert same.step == 8
+
+
+def test_fingerprint_sees_arrays_numbers_and_nesting():
+    base = LangevinSDE(Quadratic([[1.0]], center=[0.5]), temperature=0.3)
+    assert fingerprint(base) == fingerprint(LangevinSDE(Quadratic([[1.0]], center=[0.5]), temperature=0.3))
+    assert fingerprint(base) != fingerprint(LangevinSDE(Quadratic([[1.0]], center=[0.25]), temperature=0.3))
+    assert fingerprint(np.zeros(3)) != fingerprint(np.zeros(3, dtype=np.float32))
+    assert fingerprint({"a": 1}) != fingerprint({"a": 1.0})

@@ -1,0 +1,79 @@
+"""The smoothing view of SGD: f̃ three ways, the expected-step identity, the convexity threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sgdsde.landscapes.toy import DoubleWell, Quadratic, Rugged
+from sgdsde.studies.smoothing import (
+    convexity_threshold,
+    expected_smoothed_step,
+    noisy_gradient_descent,
+    smoothed_grad,
+    smoothed_loss,
+)
+
+RUGGED = Rugged(dim=1, stiffness=1.0, amplitude=0.5, wavelength=0.6)
+LR = 0.02
+
+
+def test_closed_form_quadrature_and_monte_carlo_agree():
+    y = np.linspace(-2, 2, 7)[:, None]
+    closed = smoothed_loss(RUGGED, y, LR, 8.0, method="closed")[0]
+    quad = smoothed_loss(RUGGED, y, LR, 8.0, method="quadrature")[0]
+    np.testing.assert_allclose(quad, closed, atol=1e-12)  # 60 Gauss–Hermite nodes: exponentially accurate
+    mc, se = smoothed_loss(RUGGED, y, LR, 8.0, method="monte_carlo", n_samples=20_000, seed=1)
+    assert np.all(np.abs(mc - closed) < 5 * se)  # 5 SE of the Monte Carlo mean
+    g_closed = smoothed_grad(RUGGED, y, LR, 8.0)[0]
+    g_quad = smoothed_grad(RUGGED, y, LR, 8.0, method="quadrature")[0]
+    np.testing.assert_allclose(g_quad, g_closed, atol=1e-12)
+    # a 2-D landscape without closed form: quadrature against Monte Carlo
+    well = DoubleWell(dim=2)
+    pts = np.array([[0.3, -0.2], [1.1, 0.5]])
+    quad2 = smoothed_loss(well, pts, 0.1, 2.0, method="quadrature")[0]
+    mc2, se2 = smoothed_loss(well, pts, 0.1, 2.0, method="monte_carlo", n_samples=20_000, seed=2)
+    assert np.all(np.abs(mc2 - quad2) < 5 * se2)
+
+
+def test_expected_step_is_a_gradient_step_on_the_smoothed_loss():
+    y = np.array([[0.37], [1.3], [2.9]])
+    expected = y - LR * smoothed_grad(RUGGED, y, LR, 10.0)[0]
+    mean, se = expected_smoothed_step(RUGGED, y, LR, 10.0, n_samples=40_000, seed=3)
+    assert np.all(np.abs(mean - expected) < 5 * se)  # 5 SE of the antithetic-pair mean
+    # and not a gradient step on f itself: the smoothing is visible
+    plain = y - LR * RUGGED.grad(y)
+    assert np.any(np.abs(mean - plain) > 20 * se)
+
+
+def test_smoothed_rugged_loss_is_convex_exactly_above_the_threshold():
+    critical = convexity_threshold(RUGGED, LR)
+    q = 2 * np.pi / RUGGED.wavelength
+    assert critical == pytest.approx(np.sqrt(2 * np.log(0.5 * q * q)) / q / LR, rel=1e-12)
+    y = np.linspace(-1, 1, 2001)[:, None]
+    for factor, convex in ((1.02, True), (0.98, False)):
+        g = smoothed_grad(RUGGED, y, LR, factor * critical)[0][:, 0]
+        assert np.all(np.diff(g) > 0) == convex
+    assert convexity_threshold(Rugged(dim=1, amplitude=0.001), LR) == 0.0
+
+
+def test_noise_frees_runs_that_gradient_descent_leaves_trapped():
+    x0 = np.full((64, 1), 3.0)
+    trapped, _ = noisy_gradient_descent(RUGGED, x0, LR, 0.0, 400)
+    assert np.allclose(trapped, trapped[0]) and 2.3 < trapped[0, 0] < 3.0  # a ripple's minimum
+    free, _ = noisy_gradient_descent(RUGGED, x0, LR, 20.0, 400, seed=4)
+    se = free.std(ddof=1) / 8
+    assert abs(free.mean()) < 5 * se + 0.3  # the bowl's centre, within 5 SE and the ripple width/2
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="method='closed' needs a Rugged"):
+        smoothed_loss(Quadratic.isotropic(1), np.zeros((1, 1)), LR, 1.0, method="closed")
+    with pytest.raises(ValueError, match="method='quadrature' is for d <= 2"):
+        smoothed_loss(Quadratic.isotropic(3), np.zeros((1, 3)), LR, 1.0, method="quadrature")
+    with pytest.raises(ValueError, match="method must be one of"):
+        smoothed_loss(RUGGED, np.zeros((1, 1)), LR, 1.0, method="spline")
+    with pytest.raises(ValueError, match="noise_std must be a finite number > 0"):
+        smoothed_grad(RUGGED, np.zeros((1, 1)), LR, -1.0)
+    with pytest.raises(ValueError, match="y must have shape"):
+        smoothed_loss(RUGGED, np.zeros((1, 2)), LR, 1.0)
