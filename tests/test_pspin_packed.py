@@ -160,7 +160,7 @@ def test_memory_error_gives_the_figures(monkeypatch):
     need = SphericalPSpin.memory_needed(600, 3, np.float32)
     with pytest.raises(MemoryError, match=r"needs \d+\.\d MiB \(packed couplings \d+\.\d MiB in float32.*"
                                           r"only 100\.0 MiB is available"):
-        SphericalPSpin(400, 3, dtype=np.float32)
+        SphericalPSpin(600, 3, dtype=np.float32)
     assert need["couplings"] > 100 * 2**20 and need["dense"] == 0  # the packed entries alone are too many
     with pytest.raises(MemoryError, match="dense tensors"):
         SphericalPSpin(300, 3, path="dense")

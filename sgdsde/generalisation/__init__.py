@@ -3,7 +3,10 @@ stability, sharpness, and the non-equilibrium steady state.
 
 * :mod:`.implicit_regularisation` — GD/SGD/momentum on under-determined least squares reach
   the interpolant closest to θ₀ (X⁺y from 0), checked against a gradient-norm bound; the
-  same construction for a network's linearisation at initialisation.
+  same construction for a network's linearisation at initialisation;
+* :mod:`.random_labels` — label corruption, random pixels, steps to memorise a training set;
+* :mod:`.nonequilibrium` — the rank spectrum of the gradient noise and the antisymmetric
+  part of lag covariances (probability currents) of stationary traces.
 """
 
 from .implicit_regularisation import InterpolantDistance as InterpolantDistance
@@ -11,3 +14,13 @@ from .implicit_regularisation import closest_interpolant as closest_interpolant
 from .implicit_regularisation import interpolant_distance as interpolant_distance
 from .implicit_regularisation import linearised_interpolant as linearised_interpolant
 from .implicit_regularisation import output_jacobian as output_jacobian
+from .nonequilibrium import LagAsymmetry as LagAsymmetry
+from .nonequilibrium import block_lag_asymmetry as block_lag_asymmetry
+from .nonequilibrium import lag_asymmetry as lag_asymmetry
+from .nonequilibrium import noise_covariance_spectrum as noise_covariance_spectrum
+from .nonequilibrium import trace_rank as trace_rank
+from .random_labels import FitResult as FitResult
+from .random_labels import accuracy as accuracy
+from .random_labels import corrupt_labels as corrupt_labels
+from .random_labels import random_pixels as random_pixels
+from .random_labels import train_to_fit as train_to_fit

@@ -316,7 +316,7 @@ def _contract(values, prefixes, offsets, block_rows, x, g_part, e_part):
                 prod = x[m, prefixes[r, 0]]  # in the couplings' dtype (no float64 promotion)
                 for s in range(1, q):
                     prod *= x[m, prefixes[r, s]]
-                row_sum = xm[0] * 0
+                row_sum = xm[0] - xm[0]  # a zero of the couplings' dtype (xm[0] * 0 would be float64)
                 for t in range(hi - lo):  # contiguous k: SIMD over the entries
                     row_sum += w[t] * xm[t]
                     gm[t] += w[t] * prod

@@ -35,8 +35,9 @@ GEMM's work on a sixth of its memory traffic, and a result independent of the th
 one GEMM per chunk of particles, ``∇H_p = p Y K_matᵀ`` with ``Y = x^{⊗(p−1)}`` of shape
 (M, N^{p−1}) never above ``workspace_bytes``.  ``path="auto"`` (default) takes the dense GEMM
 for a call only where it was measured faster, :data:`AUTO_DENSE_MIN_PARTICLES` particles or
-more and a dense tensor of at most :data:`AUTO_DENSE_MAX_BYTES` (built on first use), and
-the packed stream otherwise (``benchmarks/pspin.py`` measures both).  Arithmetic runs in
+more and a dense tensor of at most :data:`AUTO_DENSE_MAX_BYTES` (built on first use: small N),
+and the packed stream otherwise (``benchmarks/pspin.py`` measures both, the numbers are
+beside the constants).  Arithmetic runs in
 the couplings' dtype; results come back in the dtype of ``x`` (float32 stays float32).
 
 ``energy``, ``grad`` and ``hessian`` are the polynomial extension of H to all of R^N (the
@@ -61,10 +62,16 @@ __all__ = ["SphericalPSpin", "MixedSphericalPSpin", "available_memory_bytes", "m
 
 PATHS = ("auto", "packed", "dense")
 DEFAULT_WORKSPACE_BYTES = 512 * 2**20  # outer products of one chunk of particles (dense path)
-#: ``path="auto"`` uses the dense GEMM for clouds of at least this many particles ...
-AUTO_DENSE_MIN_PARTICLES = 256
-#: ... and only where the dense tensor takes at most this many bytes.
-AUTO_DENSE_MAX_BYTES = 256 * 2**20
+#: ``path="auto"`` uses the dense GEMM for clouds of at least this many particles, and only where
+#: the dense tensor takes at most AUTO_DENSE_MAX_BYTES (it stays in cache: N <= 161 in float32
+#: and N <= 128 in float64 for p = 3).  Measured by ``benchmarks/pspin.py`` (p = 3, 2 loaded
+#: cores, benchmarks/RESULTS.md): at N = 128, M = 16 float32 the GEMM took 1.4 ms against 21 ms
+#: for the packed stream, whose rows (about N/3 entries) are too short to amortise their setup;
+#: at N = 256 the stream was faster at every M from 1 to 256 (56 against 358 ms at M = 16), and
+#: at N = 1024, M = 16 it took 2.0 s against 31 s.  One particle reads the tensor once on
+#: either path, so the packed stream (a sixth of the bytes) is kept there.
+AUTO_DENSE_MIN_PARTICLES = 4
+AUTO_DENSE_MAX_BYTES = 16 * 2**20
 
 
 def available_memory_bytes() -> int | None:
