@@ -79,7 +79,7 @@ def enumerate_draws(n, n_draws, n_random, n_descent, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default="examples/figures", help="folder of the figure")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
     args = parser.parse_args(argv)
 
     import matplotlib

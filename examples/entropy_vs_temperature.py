@@ -91,7 +91,7 @@ def estimate(cloud, energy, temperature, n_split=8):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default="examples/figures", help="folder of the figure")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
     args = parser.parse_args(argv)
 
     import matplotlib

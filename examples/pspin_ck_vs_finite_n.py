@@ -12,10 +12,22 @@ E(t) linearly in 1/N.
 
 Run::
 
-    python examples/pspin_ck_vs_finite_n.py            # N = 64 ... 1024: float32, ~5 GB, ~35 min
+    python examples/pspin_ck_vs_finite_n.py            # N = 64 ... 1024: float32, 0.7 GB of couplings
     python examples/pspin_ck_vs_finite_n.py --cache runs/   # keep each run; reruns add only what is new
     python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 --samples 8
     python examples/pspin_ck_vs_finite_n.py --smoke    # seconds, used by the tests
+
+The finite-N study of issue 17 (N up to 2048, >= 4 disorder samples from N = 512)::
+
+    python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 512 1024 2048 \
+        --samples 8 8 4 4 4 4 --cache runs/
+
+needs 5.4 GiB at N = 2048 (packed float32 couplings, ``SphericalPSpin.memory_needed``) and
+about 3000 gradients of 16 particles per sample (two temperatures, steps dt and 2 dt).
+Estimated cost from the kernel's measured 0.2 ns per entry and particle (benchmarks/RESULTS.md):
+about 2.3 s per gradient at N = 2048 and 0.3 s at N = 1024 on two idle cores, so about 8 h for
+the four N = 2048 samples and 9 h in all; on the shared machine where one gradient at N = 2048
+took 17.6 s it would be days.  Use ``--cache`` so that an interrupted study resumes.
 """
 
 from __future__ import annotations
@@ -288,7 +300,7 @@ def main(argv=None):
         ax.legend(fontsize=8)
     fig.suptitle("Spherical 3-spin Langevin dynamics: finite N against the exact N → ∞ (CK) curves")
     fig.tight_layout()
-    path = args.out / "pspin_ck_vs_finite_n.png"
+    path = args.out / ("pspin_ck_vs_finite_n_smoke.png" if args.smoke else "pspin_ck_vs_finite_n.png")
     fig.savefig(path, dpi=110)
     print(f"saved {path}")
 

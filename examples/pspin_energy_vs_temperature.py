@@ -22,7 +22,7 @@ import numpy as np
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default="examples/figures", help="folder of the figure")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
     parser.add_argument("--n", type=int, default=160, help="number of spins N")
     args = parser.parse_args(argv)
 
@@ -94,7 +94,7 @@ def main(argv=None):
     right.set(xlabel="temperature T", ylabel="energy per spin", ylim=(-1.85, -0.45),
               title=f"Late-time energy (one coupling draw, {m} particles ± SE)")
     right.legend(frameon=False, fontsize=8, loc="center right")
-    path = out / "pspin_energy_vs_temperature.png"
+    path = out / f"pspin_energy_vs_temperature{'_smoke' if args.smoke else ''}.png"
     fig.savefig(path, dpi=130)
     print(f"figure: {path}")
 

@@ -35,7 +35,7 @@ def descend(n: int, m: int, t1: float, dt: float, seed: int, dtype) -> tuple[np.
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default="examples/figures", help="folder of the figure")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
     parser.add_argument("--sizes", type=int, nargs="+", help="numbers of spins N (default 128 256 512 1000)")
     parser.add_argument("--particles", type=int, default=8, help="random starts per N")
     args = parser.parse_args(argv)
@@ -91,7 +91,7 @@ def main(argv=None):
     right.set_xticks(sizes, [str(n) for n in sizes])
     right.minorticks_off()
     right.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    path = out / "pspin_gradient_descent.png"
+    path = out / ("pspin_gradient_descent_smoke.png" if args.smoke else "pspin_gradient_descent.png")
     fig.savefig(path, dpi=130)
     print(f"figure: {path}")
 

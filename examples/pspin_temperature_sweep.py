@@ -7,6 +7,8 @@ dynamics age and stay above the threshold −E_∞ instead of reaching the groun
 
     python examples/pspin_temperature_sweep.py            # N = 128, 8 temperatures x 2 draws
     python examples/pspin_temperature_sweep.py --smoke    # tiny, for the test suite
+
+Needs the optional extra ``distributed`` (``pip install 'sgdsde[distributed]'``).
 """
 
 from __future__ import annotations
@@ -35,18 +37,21 @@ def final_energy(seed, temperature, n, coupling_seed, n_particles, t1, dt):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default="examples/figures", help="folder of the figure")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
     args = parser.parse_args(argv)
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from distributed import Client, LocalCluster
 
+    from sgdsde._extras import require
     from sgdsde.distributed import sweep
+    from sgdsde.theory.cugliandolo_kurchan import threshold_energy_at
     from sgdsde.theory.pspin import dynamical_temperature, paramagnetic_energy, threshold_energy
 
+    # Dask comes with the extra 'distributed': without it this names the extra to install
+    distributed = require("distributed", "distributed", "examples/pspin_temperature_sweep.py")
     t_d = dynamical_temperature(3)
     if args.smoke:
         temps, n, draws, particles, t1, dt = [0.6, 1.3], 16, [0], 4, 2.0, 0.02
@@ -54,8 +59,8 @@ def main(argv=None):
         temps, n, draws, particles, t1, dt = list(np.linspace(0.5, 1.6, 8)), 128, [0, 1], 32, 50.0, 0.02
     grid = {"temperature": temps, "coupling_seed": draws}
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
         study = partial(final_energy, n=n, n_particles=particles, t1=t1, dt=dt)
         result = sweep(study, grid, client=client, seed=3, progress=not args.smoke)
     if result.failed:
@@ -80,8 +85,13 @@ def main(argv=None):
     fig.savefig(path, dpi=120)
     print(f"{len(result.params)} points, figure written to {path}")
     for row in result.to_records():
-        print(f"T = {row['temperature']:.3f}  draw {row['coupling_seed']}  e = {row['energy']:+.4f} ± "
-              f"{row['energy_se']:.4f}  (paramagnetic {paramagnetic_energy(row['temperature'], p=3):+.4f})")
+        temperature = row["temperature"]
+        if temperature > t_d:  # the paramagnet is the N -> infinity state only above T_d
+            reference = f"paramagnetic {paramagnetic_energy(temperature, p=3):+.4f}"
+        else:  # below T_d the dynamics age towards the threshold state (Cugliandolo & Kurchan 1993)
+            reference = f"aging threshold E_th(T) {threshold_energy_at({3: 1.0}, temperature)[0]:+.4f}"
+        print(f"T = {temperature:.3f}  draw {row['coupling_seed']}  e = {row['energy']:+.4f} ± "
+              f"{row['energy_se']:.4f}  ({reference})")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 every attribute its value — NumPy arrays by dtype, shape and bytes, numbers by their exact
 ``repr``, containers element by element, functions by qualified name and code, other
 objects by their type and attributes, recursively.  Attributes whose name contains
-``cache`` are skipped (values filled lazily while a run goes on), and an object met twice
-is hashed once.  Two SDEs with the same fingerprint define the same dynamics; a
+``cache`` are skipped (values filled lazily while a run goes on), an object met twice is
+hashed once, and objects of installed third-party packages (a JAX function, ...) are
+represented by their type only.  Two SDEs with the same fingerprint define the same dynamics; a
 ``Quadratic`` with another matrix, a temperature changed in the last digit or another
 coupling sample all change it.
 """
@@ -13,6 +14,7 @@ coupling sample all change it.
 from __future__ import annotations
 
 import hashlib
+import sys
 import types
 
 import numpy as np
@@ -20,6 +22,21 @@ import numpy as np
 __all__ = ["fingerprint"]
 
 _MAX_DEPTH = 12
+
+
+def _top_module(cls) -> str:
+    module = getattr(cls, "__module__", None)
+    return module.split(".")[0] if isinstance(module, str) else ""
+
+
+def _walkable(top: str) -> bool:
+    """Walk sgdsde's objects and the user's own; not those of installed third-party packages
+    (their internals are neither parameters nor stable across processes)."""
+    if top in ("sgdsde", "__main__"):
+        return True
+    module = sys.modules.get(top)
+    path = str(getattr(module, "__file__", "") or "")
+    return module is not None and "-packages" not in path and not path.startswith(sys.base_prefix)
 
 
 def fingerprint(obj) -> str:
@@ -42,8 +59,12 @@ def _feed(digest, obj, depth: int, seen: set) -> None:
         put(f"ndarray:{a.dtype.str}:{a.shape};".encode())
         put(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
         return
-    if hasattr(obj, "__array__") and hasattr(obj, "get") and hasattr(obj, "dtype"):  # a CuPy array
+    top = _top_module(type(obj))
+    if top == "cupy" and hasattr(obj, "get"):  # a device array
         _feed(digest, np.asarray(obj.get()), depth, seen)
+        return
+    if hasattr(type(obj), "__array__") and hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        _feed(digest, np.asarray(obj), depth, seen)  # other array types (JAX, ...)
         return
     if isinstance(obj, (list, tuple)):
         put(f"{type(obj).__name__}[{len(obj)}];".encode())
@@ -68,6 +89,9 @@ def _feed(digest, obj, depth: int, seen: set) -> None:
         return
     if id(obj) in seen:
         put(b"<seen>")
+        return
+    if not _walkable(top):  # another library's object: its type, not its internals
+        put(f"foreign:{top}.{getattr(type(obj), '__qualname__', '?')};".encode())
         return
     seen.add(id(obj))
     put(f"obj:{type(obj).__module__}.{type(obj).__qualname__};".encode())

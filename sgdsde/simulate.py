@@ -185,7 +185,7 @@ def _initial_velocity(sde, v0, x0, seed, offset, step0=0):
 
 
 @with_blas_threads
-def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
+def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | None = None,
              t1: float | None = None, n_steps: int | None = None, t0: float | None = None,
              save: SaveAt | None = None, backend: str = "numba", seed: int | None = None,
              v0=None, progress: bool = True, checkpoint: str | Path | None = None,
@@ -206,7 +206,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
         Initial positions, float32 or float64 (the dtype is kept throughout).  Not given
         when resuming.
     dt : float
-        Step h > 0 in SDE time units (for SGD, t = k·η).
+        Step h > 0 in SDE time units (for SGD, t = k·η).  Required, except with ``resume=``
+        or ``continue_from=``, where it defaults to that run's step.
     t1, n_steps : float or int
         Final time or number of steps (exactly one).
     t0 : float, optional
@@ -311,6 +312,15 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float,
     if not isinstance(integrator, Integrator):
         raise TypeError(f"integrator must be an Integrator, got {type(integrator).__name__}")
     integrator.check(sde)
+    if dt is None:  # the step of the run resumed or continued
+        if resume is None and continue_from is None:
+            raise TypeError("simulate() needs dt= (the step h > 0), unless resume= or continue_from= "
+                            "gives it")
+        if resume is not None:
+            resume = _load(resume, "resume")
+        else:
+            continue_from = _load(continue_from, "continue_from")
+        dt = (resume or continue_from).settings["dt"]
     dt = float(dt)
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a finite number > 0, got {dt}")

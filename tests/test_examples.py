@@ -20,6 +20,50 @@ CHECKED_ELSEWHERE = {
 EXAMPLES = [p for p in ALL_EXAMPLES if p.stem not in CHECKED_ELSEWHERE]
 
 
+def test_examples_default_to_the_figures_folder_beside_them():
+    """``--out`` defaults to ``examples/figures`` wherever the script is run from, and every
+    figure name has a smoke variant, so ``--smoke`` never overwrites a committed figure."""
+    for script in ALL_EXAMPLES:
+        source = script.read_text()
+        assert '"examples/figures"' not in source, f"{script.name}: --out relative to the working directory"
+        assert 'Path(__file__).parent / "figures"' in source, f"{script.name}: --out default"
+        assert "_smoke" in source, f"{script.name}: no *_smoke.png name for --smoke"
+
+
+def test_no_committed_figure_is_a_smoke_figure():
+    figures = Path(__file__).resolve().parents[1] / "examples" / "figures"
+    assert not list(figures.glob("*_smoke.png"))
+
+
+# what in an example's source means it needs an extra -> that extra
+NEEDS_EXTRA = {"load_digits": "digits", "sgdsde.distributed": "distributed", "sharpness_sweep": "distributed"}
+
+
+def test_readme_lists_the_examples_that_need_an_extra():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    listed = {line.split("`")[1]: line for line in readme.splitlines() if line.startswith("- `")}
+    for script in ALL_EXAMPLES:
+        for marker, extra in NEEDS_EXTRA.items():
+            if marker in script.read_text():
+                assert script.name in listed.get(extra, ""), f"README: {script.name} needs '{extra}'"
+
+
+def test_example_without_its_extra_names_it(tmp_path):
+    """pspin_temperature_sweep.py without Dask: an ImportError naming the extra, not a bare
+    ModuleNotFoundError (issue 15, class 15)."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "pspin_temperature_sweep.py"
+    code = ("import runpy, sys; sys.modules['distributed'] = None; "
+            f"sys.argv = ['x', '--smoke', '--out', {str(tmp_path)!r}]; "
+            f"runpy.run_path({str(script)!r}, run_name='__main__')")
+    env = dict(os.environ, MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "MissingExtraError" in done.stderr
+    assert "pip install 'sgdsde[distributed]'" in done.stderr, done.stderr[-2000:]
+    assert not list(tmp_path.glob("*.png"))
+
+
 def test_there_are_examples():
     assert len(ALL_EXAMPLES) >= 7
     assert set(CHECKED_ELSEWHERE) <= {p.stem for p in ALL_EXAMPLES}
@@ -34,4 +78,6 @@ def test_example_smoke(script, tmp_path):
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     figures = list(tmp_path.glob("*.png"))
     assert figures, f"{script.name} wrote no figure into --out"
+    # a smoke run must never overwrite a committed full-size figure (issue 15, class 14)
+    assert all(f.name.endswith("_smoke.png") for f in figures), [f.name for f in figures]
     assert all(f.stat().st_size > 5_000 for f in figures), "a figure is suspiciously small (empty plot?)"

@@ -170,3 +170,21 @@ def test_bad_input():
         spectral_density(q, np.zeros(3), n_lanczos=4)
     with pytest.raises(ValueError, match="step is used only"):
         hessian_vector_product(q, np.zeros((1, 3)), np.ones(3), step=1e-4)
+
+
+def test_riemannian_trace_and_density_on_the_sphere_match_the_dense_tangent_spectrum():
+    model = SphericalPSpin(n=60, p=3, seed=5)
+    x = model.manifold.random(1, seed=2)[0]
+    exact = hessian_spectrum(model, x[None])[0]  # the N − 1 tangent eigenvalues
+    op = HessianOperator(model, x)
+    est = hutchpp_trace(op, n_products=45, seed=1)
+    assert est.n_products == 45
+    assert abs(est.value - exact.sum()) < 5 * est.stderr  # 5 SE
+    dens = spectral_density(op, n_lanczos=59, n_vectors=4, seed=3)
+    assert dens.dimension == 59
+    # 59 Lanczos steps span the whole tangent space: the quadrature is exact for every probe,
+    # so each probe's nodes are the eigenvalues themselves
+    np.testing.assert_allclose(np.sort(dens.nodes[0]), exact, atol=1e-8)
+    # the mean of u^T H² u over random unit u is (1/n) tr H²: 5 SE of the probe average
+    m2, m2_se = dens.moment(lambda t: t**2)
+    assert abs(m2 - np.mean(exact**2)) < 5 * m2_se + 1e-12

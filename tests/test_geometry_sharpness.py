@@ -52,3 +52,15 @@ def _least_squares():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((128, 60)) * np.linspace(0.3, 2.0, 60)
     return LinearRegression(x, x @ rng.standard_normal(60) + 0.1 * rng.standard_normal(128))
+
+
+def test_sharpness_sweep_needs_exactly_one_duration():
+    pytest.importorskip("distributed")
+    from sgdsde.geometry.sharpness import sharpness_sweep
+
+    with pytest.raises(ValueError, match="exactly one of n_steps"):
+        sharpness_sweep(_least_squares, [0.1], [4], n_steps=10, sde_time=1.0)
+    with pytest.raises(ValueError, match="exactly one of n_steps"):
+        sharpness_sweep(_least_squares, [0.1], [4])
+    with pytest.raises(ValueError, match="sde_time must be a finite number > 0"):
+        sharpness_sweep(_least_squares, [0.1], [4], sde_time=-1.0)

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1] / "sgdsde"
 
 LAYERS = (
     # 0: leaves: numbers, paths, checks, the generator and its compiled twins, CUDA sources
-    ("sgdsde._paths", "sgdsde._checks", "sgdsde._extras", "sgdsde.random", "sgdsde._random_numba",
+    ("sgdsde._paths", "sgdsde._checks", "sgdsde._extras", "sgdsde._threads", "sgdsde.random",
+     "sgdsde._random_numba",
      "sgdsde._fingerprint", "sgdsde._cuda"),
     # 1: geometry and closed forms
     ("sgdsde.manifolds", "sgdsde.theory", "sgdsde.plot"),

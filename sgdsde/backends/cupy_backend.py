@@ -170,7 +170,7 @@ class CupyBackend(Backend):
                 *_grid(m), (out, np.int64(m), seed, np.int64(offset), np.int64(step), np.uint32(stream)))
             return out
 
-        return NoiseSource(normals, uniforms)
+        return NoiseSource(normals, uniforms, seed=int(seed), particles=np.asarray(particles, dtype=np.int64))
 
     # ------------------------------------------------------------------ stepping
     @staticmethod

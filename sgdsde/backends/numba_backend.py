@@ -41,7 +41,8 @@ class NumbaBackend(Backend):
             return out
 
         return NoiseSource(
-            normals, lambda step, stream: rnd.uniforms(seed, particles, step, 1, stream)[:, 0]
+            normals, lambda step, stream: rnd.uniforms(seed, particles, step, 1, stream)[:, 0],
+            seed=seed, particles=particles,
         )
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import random as rnd
 from ..integrators.base import NoiseSource
 from .base import Backend
@@ -18,4 +20,5 @@ class NumpyBackend(Backend):
         return NoiseSource(
             lambda step, dim, stream: rnd.normals(seed, particles, step, dim, stream),
             lambda step, stream: rnd.uniforms(seed, particles, step, 1, stream)[:, 0],
+            seed=seed, particles=np.asarray(particles, dtype=np.int64),
         )

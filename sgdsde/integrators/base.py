@@ -126,12 +126,16 @@ class NoiseSource:
     """Counter-based normals and uniforms of one cloud's particles, step by step.
 
     Built by a backend from the seed and the cloud's global particle indices; integrators
-    call ``normals(step, dim)`` and ``uniforms(step)``.
+    call ``normals(step, dim)`` and ``uniforms(step)``.  ``seed`` and ``particles`` (int64,
+    (M,)) are the generator's coordinates, for schemes that draw other numbers from
+    :mod:`sgdsde.random` (minibatch indices: :class:`sgdsde.sgd.MinibatchSGD`).
     """
 
-    def __init__(self, normals, uniforms):
+    def __init__(self, normals, uniforms, seed: int | None = None, particles: np.ndarray | None = None):
         self._normals = normals
         self._uniforms = uniforms
+        self.seed = seed
+        self.particles = particles
 
     def normals(self, step: int, dim: int, stream: int = 0) -> np.ndarray:
         """(M, dim) standard normals of ``step``."""

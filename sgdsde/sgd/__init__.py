@@ -18,6 +18,7 @@ from .exact import lyapunov_covariance as lyapunov_covariance
 from .exact import sgd_stationary_covariance as sgd_stationary_covariance
 from .minibatch import BatchSampler as BatchSampler
 from .minibatch import InverseTimeDecay as InverseTimeDecay
+from .minibatch import MinibatchSGD as MinibatchSGD
 from .minibatch import StepDecay as StepDecay
 from .minibatch import run_sgd as run_sgd
 from .noise import SGDNoise as SGDNoise

@@ -32,21 +32,26 @@ Streams: batches use ``stream`` (default :data:`STREAM_MINIBATCH`), SVAG's secon
 
 from __future__ import annotations
 
+import functools
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._checks import positive as _positive
-from ..divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_error, initial_scale
+from ..divergence import MAX_GROWTH
+from ..integrators.base import Integrator, NoiseSource, State
 from ..landscapes.base import check_cloud
 from ..landscapes.networks import EmpiricalRisk
 from ..random import STREAM_USER, resolve_seed, uniforms
 from ..results import Trajectory
+from ..save import SaveAt
+from ..sde import LangevinSDE
+from ..simulate import simulate
 
-__all__ = ["run_sgd", "BatchSampler", "StepDecay", "InverseTimeDecay", "STREAM_MINIBATCH", "SAMPLINGS"]
+__all__ = ["run_sgd", "MinibatchSGD", "BatchSampler", "StepDecay", "InverseTimeDecay", "STREAM_MINIBATCH",
+           "SAMPLINGS"]
 
 STREAM_MINIBATCH = STREAM_USER + 8
 SAMPLINGS = ("with_replacement", "without_replacement", "epoch")
@@ -148,14 +153,176 @@ class InverseTimeDecay:
         return 1.0 / (1.0 + k / self.k0)
 
 
+class MinibatchSGD(Integrator):
+    """Minibatch SGD of an ensemble as a discrete scheme of :func:`sgdsde.simulate`.
+
+    One driver step is one SGD step of every run (update rules, samplings and SVAG in the
+    module docstring).  ``dt`` is the SDE time of a step, ``η/l`` (η the learning rate, l
+    the SVAG factor): the parameters move by ``dt · schedule(k)`` times the minibatch
+    gradient, and ``ts = t0 + k·dt``.  The SDE must be ``LangevinSDE(loss, temperature=0)``
+    with ``loss`` an :class:`~sgdsde.landscapes.networks.EmpiricalRisk`: the noise is that
+    of the minibatches, drawn from :mod:`sgdsde.random` with the run's seed and particle
+    indices (batch of run m at step k: a function of (seed, m, k, stream)), so a chained
+    run continues the batch stream and a resumed one replays it.  Momentum buffers travel
+    as the state's velocities (``Trajectory.final_velocity``).
+
+    SGD is not driven by Brownian increments: it has no strong order (declared NaN); its
+    weak order as an approximation of the order-1 SME is 1 (Li, Tai & E, JMLR 2019, Thm 1).
+
+    Parameters
+    ----------
+    batch_size : int
+        B, ``1 <= B <= n``.
+    sampling : {"with_replacement", "without_replacement", "epoch"}
+    momentum : float
+        μ̂ in [0, 1) (heavy-ball; 0 is plain SGD).
+    schedule : callable, optional
+        ``k -> multiplier`` of the learning rate at absolute step k (e.g. :class:`StepDecay`).
+    svag : int
+        SVAG factor l >= 1 (two batches per step when l > 1).
+    stream : int
+        Generator stream of the batches, >= ``STREAM_USER`` (SVAG's second: ``stream + 1``).
+    """
+
+    name = "MinibatchSGD"
+    strong_order = math.nan
+    strong_order_additive = math.nan
+    weak_order = 1.0
+    grad_evals_per_step = 1
+    needs_euclidean = True
+
+    def __init__(self, batch_size: int, sampling: str = "with_replacement", momentum: float = 0.0,
+                 schedule: Callable[[int], float] | None = None, svag: int = 1,
+                 stream: int = STREAM_MINIBATCH):
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        momentum = float(momentum)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        if isinstance(svag, bool) or not isinstance(svag, (int, np.integer)) or svag < 1:
+            raise ValueError(f"svag must be an integer >= 1, got {svag!r}")
+        if schedule is not None and not callable(schedule):
+            raise TypeError("schedule must be callable as schedule(k) -> learning-rate multiplier")
+        if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)) or stream < STREAM_USER:
+            raise ValueError(f"stream must be an integer >= STREAM_USER = {STREAM_USER}, got {stream!r}")
+        self.batch_size, self.sampling, self.momentum = int(batch_size), sampling, momentum
+        self.schedule, self.svag, self.stream = schedule, int(svag), int(stream)
+        self.grad_evals_per_step = 2 if self.svag > 1 else 1
+        root = math.sqrt(2 * self.svag - 1)
+        self._weights = ((1 + root) / 2 / self.batch_size, (1 - root) / 2 / self.batch_size)
+        self._samplers: dict = {}  # the epoch sampler keeps its permutation between steps
+
+    def check(self, sde) -> None:
+        super().check(sde)
+        if not isinstance(sde.landscape, EmpiricalRisk):
+            raise TypeError(f"MinibatchSGD needs an EmpiricalRisk landscape (a model and its data), "
+                            f"got {type(sde.landscape).__name__}")
+        if sde.temperature != 0.0:
+            raise ValueError("MinibatchSGD draws its noise from the minibatches: give the SDE "
+                             "temperature=0 (other noise would be ignored)")
+        if self.batch_size > sde.landscape.n_examples:
+            raise ValueError(f"batch_size = {self.batch_size} is larger than the data set (n = "
+                             f"{sde.landscape.n_examples} examples); choose 1 <= batch_size <= "
+                             f"{sde.landscape.n_examples}")
+
+    def init_state(self, sde, x, v):
+        if self.momentum == 0:
+            v = None
+        elif v is None:
+            v = np.zeros_like(x)
+        return State(x=x, v=None if v is None else np.array(v, dtype=x.dtype))
+
+    def sampler(self, n_examples: int, noise: NoiseSource, second: bool = False) -> BatchSampler:
+        """The batch sampler of a cloud (SVAG's second one with ``second``), kept between steps."""
+        key = (noise.seed, int(noise.particles[0]), noise.particles.size, n_examples, second)
+        if key not in self._samplers:
+            self._samplers = {k: s for k, s in self._samplers.items() if k[:3] == key[:3]}
+            self._samplers[key] = BatchSampler(n_examples, self.batch_size, self.sampling, noise.seed,
+                                               noise.particles, self.stream + int(second))
+        return self._samplers[key]
+
+    def gradient(self, loss, theta, n: int, noise: NoiseSource) -> np.ndarray:
+        """The minibatch gradient of step ``n`` (SVAG's two-batch combination when l > 1)."""
+        idx = self.sampler(loss.n_examples, noise).indices(n)
+        if self.svag == 1:
+            return loss.batch_grad(theta, idx)
+        both = np.concatenate([idx, self.sampler(loss.n_examples, noise, True).indices(n)], axis=1)
+        w_plus, w_minus = self._weights
+        weights = np.concatenate([np.full(idx.shape, w_plus), np.full(idx.shape, w_minus)], axis=1)
+        return loss.weighted_grad(theta, weights, both) + loss.weight_decay * theta
+
+    def step(self, sde, state, n, dt, noise):
+        if noise.seed is None or noise.particles is None:
+            raise ValueError("MinibatchSGD needs a noise source that carries its seed and particles")
+        multiplier = 1.0 if self.schedule is None else float(self.schedule(n))
+        step = dt * multiplier
+        if not (math.isfinite(step) and step > 0):
+            raise ValueError(f"the schedule gave a learning rate {step} at step {n}; it must stay > 0")
+        theta = state.x
+        g = self.gradient(sde.landscape, theta, n, noise)
+        if state.v is None:
+            state.x = (theta - step * g).astype(theta.dtype, copy=False)
+        else:
+            v = state.v * self.momentum
+            v = (v - step * g).astype(theta.dtype, copy=False)
+            state.x, state.v = theta + v, v
+        state.n_grad_evals += self.grad_evals_per_step
+
+    def _params(self) -> tuple:
+        return (self.batch_size, self.sampling, self.momentum, self.schedule, self.svag, self.stream)
+
+    def __repr__(self):
+        return (f"MinibatchSGD(batch_size={self.batch_size}, sampling={self.sampling!r}, "
+                f"momentum={self.momentum}, schedule={self.schedule!r}, svag={self.svag}, "
+                f"stream={self.stream})")
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._params() == self._params()
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.batch_size, self.sampling, self.momentum, self.svag))
+
+
+class _GradNorm:
+    """The built-in record ``grad_norm``: full-batch |∇f(θ)| per run, shape (M,)."""
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def __call__(self, theta):
+        return np.linalg.norm(self.loss.grad(theta), axis=1)
+
+
+class _Copied:
+    """A user observable whose value is copied (a view of θ would change under us)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, theta):
+        return np.array(self.fn(theta), copy=True)
+
+
 def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps: int,
             sampling: str = "with_replacement", momentum: float = 0.0,
             schedule: Callable[[int], float] | None = None, svag: int = 1,
             seed: int | None = None, record_every: int = 100, record_at=None,
             observables: Mapping[str, Callable] | None = None, record_params: bool = False,
             particle_offset: int = 0, stream: int = STREAM_MINIBATCH,
-            max_abs: float | None = None, max_growth: float = MAX_GROWTH) -> Trajectory:
+            max_abs: float | None = None, max_growth: float = MAX_GROWTH,
+            backend: str = "numpy") -> Trajectory:
     """Run an ensemble of independent minibatch SGD runs (update rules: module docstring).
+
+    A thin convenience around the one driver: ``simulate(LangevinSDE(loss, temperature=0),
+    MinibatchSGD(...), theta0, dt=lr / svag, ...)`` with the built-in records below, so
+    SaveAt, checkpoints, ``resume=``/``continue_from=``, divergence and Dask sharding work
+    for SGD as for any scheme — call :func:`sgdsde.simulate` directly for those.  The
+    numbers are those of the loop this function used to run itself, bit for bit for the
+    same seed (``tests/test_sgd_scheme.py`` keeps a frozen copy of that loop), except with
+    both ``svag > 1`` and a schedule, where the step ``(η/l)·schedule(k)`` may differ from
+    ``η·schedule(k)/l`` in the last bit.
 
     Parameters
     ----------
@@ -201,6 +368,9 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         ``max_growth² · max(1, max |f(θ0)|)`` in absolute value — the rule of
         :func:`sgdsde.simulate`.
 
+    backend : {"numpy", "numba"}
+        Where the driver runs (the minibatch gradients are NumPy/BLAS either way).
+
     Returns
     -------
     Trajectory
@@ -221,126 +391,87 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     lr = _positive(lr, "lr")
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    momentum = float(momentum)
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-    if isinstance(svag, bool) or not isinstance(svag, (int, np.integer)) or svag < 1:
-        raise ValueError(f"svag must be an integer >= 1, got {svag!r}")
     if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
         raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
-    if record_at is not None:
-        record_at = np.unique(np.asarray(record_at))
-        if record_at.dtype.kind not in "iu" or (record_at.size and
-                                               (record_at.min() < 0 or record_at.max() > n_steps)):
-            raise ValueError(f"record_at must be integer steps in [0, n_steps = {n_steps}]")
-        record_at = set(record_at.tolist())
-    if schedule is not None and not callable(schedule):
-        raise TypeError("schedule must be callable as schedule(k) -> learning-rate multiplier")
-    observables = dict(observables or {})
-    for name, fn in observables.items():
+    points = _record_points(record_at, n_steps)
+    scheme = MinibatchSGD(batch_size, sampling, momentum, schedule, svag, stream)
+    obs = {"loss": "energy", "grad_norm": _GradNorm(loss)}
+    if record_params:
+        obs["position"] = "position"
+    for name, fn in dict(observables or {}).items():
         if not callable(fn):
             raise TypeError(f"observable {name!r} must be callable as fn(theta)")
+        obs[name] = _Copied(fn)
     if int(particle_offset) < 0:
         raise ValueError(f"particle_offset must be >= 0, got {particle_offset}")
     seed = resolve_seed(seed)
-    m = theta.shape[0]
-    particles = np.arange(int(particle_offset), int(particle_offset) + m, dtype=np.int64)
-    sampler = BatchSampler(loss.n_examples, batch_size, sampling, seed, particles, stream)
-    second = (BatchSampler(loss.n_examples, batch_size, sampling, seed, particles, stream + 1)
-              if svag > 1 else None)
-    root = math.sqrt(2 * svag - 1)
-    w_plus, w_minus = (1 + root) / 2 / batch_size, (1 - root) / 2 / batch_size
-    max_abs = check_max_abs(max_abs, theta.dtype)
-    max_growth = check_max_growth(max_growth)
-    scale = initial_scale(theta, None)
-    bound = min(max_abs, max_growth * scale)
-    velocity = np.zeros_like(theta) if momentum > 0 else None
+    run = functools.partial(simulate, LangevinSDE(loss, temperature=0.0), scheme, dt=lr / scheme.svag,
+                            seed=seed, backend=backend, progress=False, max_abs=max_abs,
+                            max_growth=max_growth)
+    if points is None:
+        traj = run(theta, n_steps=int(n_steps), particle_offset=int(particle_offset) or None,
+                   save=SaveAt(every=int(record_every), observables=obs))
+    else:
+        traj = _run_to_points(run, theta, int(particle_offset), points, int(n_steps), obs)
+    return _as_sgd_trace(traj, scheme, lr, seed, int(record_every), loss)
 
-    steps, times, history = [], [], {}
-    sde_time = 0.0
 
-    def record(k):
-        steps.append(k)
-        times.append(sde_time)
-        values = {"loss": loss.energy(theta), "grad_norm": np.linalg.norm(loss.grad(theta), axis=1)}
-        if record_params:
-            values["position"] = theta.copy()
-        for name, fn in observables.items():
-            values[name] = np.array(fn(theta), copy=True)  # a view of θ would change under us
-        for name, value in values.items():
-            history.setdefault(name, []).append(value)
+def _record_points(record_at, n_steps) -> list[int] | None:
+    """``record_at`` as sorted unique steps in [0, n_steps] (None: record every few steps)."""
+    if record_at is None:
+        return None
+    points = np.unique(np.asarray(record_at))
+    if points.dtype.kind not in "iu" or (points.size and (points.min() < 0 or points.max() > n_steps)):
+        raise ValueError(f"record_at must be integer steps in [0, n_steps = {n_steps}]")
+    return [int(p) for p in points]
 
-    settings = {
-        "algorithm": "sgd", "landscape": repr(loss), "lr": lr, "batch_size": int(batch_size),
-        "sampling": sampling, "momentum": momentum, "svag": int(svag), "seed": int(seed),
-        "stream": int(stream), "schedule": repr(schedule), "particle_offset": int(particle_offset),
-        "n_particles": m, "dim": loss.dim, "dtype": str(theta.dtype), "target_step": int(n_steps),
-        "save_every": int(record_every), "max_abs": max_abs, "max_growth": max_growth,
-        "growth_scale": scale,
-    }
 
-    def trajectory(k, wall):
-        obs = {name: np.stack(v) for name, v in history.items()}
-        stats = {"n_steps": k, "n_grad_evals": k * (2 if svag > 1 else 1),
-                 "n_examples_seen": k * batch_size * (2 if svag > 1 else 1), "wall_time": wall,
-                 "particle_steps_per_s": k * m / wall if wall > 0 else float("nan"),
-                 "interrupted": False}
-        return Trajectory(ts=np.asarray(times), steps=np.asarray(steps), observables=obs, final=theta,
-                          final_velocity=velocity, step=k, stats=stats, settings=settings)
+def _run_to_points(run, theta, offset, points, n_steps, obs) -> Trajectory:
+    """Record at step 0 and exactly at ``points``: one run per stretch between two of them,
+    each continuing the previous one's batch stream (``continue_from``)."""
+    stops = [p for p in points if p > 0]
+    if not stops or stops[-1] != n_steps:
+        stops.append(n_steps)
+    parts, prev = [], None
+    for stop in stops:
+        length = stop - (0 if prev is None else prev.step)
+        save = SaveAt(every=max(1, length), observables=obs, start=prev is None)
+        prev = (run(theta, n_steps=length, particle_offset=offset or None, save=save) if prev is None
+                else run(continue_from=prev, n_steps=length, save=save))
+        parts.append(prev)
+    keep = [s == 0 or s in points for p in parts for s in p.steps]
+    steps = np.concatenate([p.steps for p in parts])[keep]
+    records = {k: np.concatenate([p.observables[k] for p in parts])[keep] for k in parts[0].observables}
+    last = parts[-1]
+    stats = dict(last.stats, n_steps=n_steps, n_grad_evals=sum(p.stats["n_grad_evals"] for p in parts),
+                 wall_time=sum(p.stats["wall_time"] for p in parts))
+    settings = dict(last.settings, step0=0, t0=0.0, target_step=n_steps)
+    return Trajectory(ts=steps * settings["dt"], steps=steps, observables=records, final=last.final,
+                      final_velocity=last.final_velocity, step=last.step, stats=stats, settings=settings)
 
-    def check_loss(k, step_size):
-        """Raise if the loss just recorded (after step k) blew up."""
-        f = history["loss"][-1]
-        bad = ~(np.abs(f) <= loss_bound)
-        if bad.any():
-            peak = float(np.max(np.abs(np.where(np.isfinite(f), f, np.inf))))
-            what = ("NaN or inf" if not math.isfinite(peak) else
-                    f"{peak:.3g}, past max_growth² = {max_growth**2:.3g} times the initial scale "
-                    f"{loss_scale:.3g}")
-            partial = trajectory(k + 1, time.perf_counter() - start)
-            raise divergence_error(k, particles[bad], partial, step_size,
-                                   f"the full-batch loss recorded at step {k + 1} is {what}")
 
-    record(0)
-    loss_scale = max(1.0, float(np.max(np.abs(history["loss"][0]))))
-    loss_bound = max_growth**2 * loss_scale
-    settings["loss_scale"] = loss_scale
-    start = time.perf_counter()
-    for k in range(int(n_steps)):
-        rate = lr if schedule is None else lr * float(schedule(k))
-        if not (math.isfinite(rate) and rate > 0):
-            raise ValueError(f"the schedule gave a learning rate {rate} at step {k}; it must stay > 0")
-        idx = sampler.indices(k)
-        if second is None:
-            g = loss.batch_grad(theta, idx)
-        else:
-            both = np.concatenate([idx, second.indices(k)], axis=1)
-            weights = np.concatenate([np.full(idx.shape, w_plus), np.full(idx.shape, w_minus)], axis=1)
-            g = loss.weighted_grad(theta, weights, both) + loss.weight_decay * theta
-        step = rate / svag
-        if velocity is None:
-            theta -= step * g
-        else:
-            velocity *= momentum
-            velocity -= step * g
-            theta += velocity
-        sde_time += step
-        bad = ~np.all(np.abs(theta) <= bound, axis=1)
-        if bad.any():
-            with np.errstate(over="ignore", invalid="ignore"):  # the record holds the blown-up runs
-                record(k + 1)
-            values = theta[bad]
-            peak = float(np.max(np.abs(values))) if np.all(np.isfinite(values)) else math.inf
-            reason = ("a parameter became NaN or inf" if not math.isfinite(peak) else
-                      f"|θ_k| = {peak:.3g} exceeded max_abs = {max_abs:.3g}" if peak > max_abs else
-                      f"|θ_k| = {peak:.3g} grew past max_growth = {max_growth:.3g} times the initial "
-                      f"scale {scale:.3g}")
-            raise divergence_error(k, particles[bad], trajectory(k + 1, time.perf_counter() - start), step,
-                              reason)
-        due = (k + 1) in record_at if record_at is not None else (
-            (k + 1) % record_every == 0 or k + 1 == n_steps)
-        if due:
-            with np.errstate(over="ignore", invalid="ignore"):
-                record(k + 1)
-            check_loss(k, step)
-    return trajectory(int(n_steps), time.perf_counter() - start)
+def _sde_times(steps: np.ndarray, lr: float, scheme: MinibatchSGD) -> np.ndarray:
+    """``t_k = Σ_{j<k} η_j / l`` at ``steps``, accumulated step by step (η_j = lr · schedule(j))."""
+    out = np.empty(steps.size)
+    t, k = 0.0, 0
+    for i, target in enumerate(steps):
+        while k < target:
+            rate = lr if scheme.schedule is None else lr * float(scheme.schedule(k))
+            t += rate / scheme.svag
+            k += 1
+        out[i] = t
+    return out
+
+
+def _as_sgd_trace(traj: Trajectory, scheme: MinibatchSGD, lr: float, seed: int, record_every: int,
+                  loss) -> Trajectory:
+    """``traj`` with SGD's time axis (Σ η_j / l), its statistics and its settings."""
+    extra = {"algorithm": "sgd", "landscape": repr(loss), "lr": lr, "batch_size": scheme.batch_size,
+             "sampling": scheme.sampling, "momentum": scheme.momentum, "svag": scheme.svag,
+             "stream": scheme.stream, "schedule": repr(scheme.schedule), "loss_scale": traj.settings.get(
+                 "energy_scale"), "save_every": record_every}
+    taken = traj.stats["n_steps"]
+    stats = dict(traj.stats, n_examples_seen=taken * scheme.batch_size * scheme.grad_evals_per_step)
+    return Trajectory(ts=_sde_times(traj.steps, lr, scheme), steps=traj.steps, observables=traj.observables,
+                      final=traj.final, final_velocity=traj.final_velocity, step=traj.step, stats=stats,
+                      settings={**traj.settings, **extra})
