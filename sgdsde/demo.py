@@ -113,7 +113,7 @@ def pspin_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]
     temps = (0.0, 0.7 * t_d, 1.5 * t_d)
     model = SphericalPSpin(n, 3, seed=seed)
     fig, ax = _figure(width=6.4, height=4.2)
-    lines = []
+    lines, ends = [], {}
     for temperature in temps:
         sde = sd.LangevinSDE(model, temperature=temperature)
         x0 = model.manifold.random(m, n, seed=seed + 1)
@@ -122,14 +122,21 @@ def pspin_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]
                            save=sd.SaveAt(every=10, observables={"e": model.energy_per_spin}))
         e = traj.observables["e"]
         ax.plot(traj.ts[1:], e.mean(axis=1)[1:], label=f"T = {temperature:.2f}")
-        lines.append(f"| {temperature:.3f} | {e[-1].mean():+.4f} ± {e[-1].std(ddof=1) / np.sqrt(m):.4f} | "
-                     + (f"{paramagnetic_energy(temperature, p=3):+.4f}" if temperature > t_d else "—") + " |")
+        if temperature > t_d:
+            reference, what = paramagnetic_energy(temperature, p=3), "paramagnetic −1/T"
+        elif temperature > 0:
+            reference, what = threshold_energy_at(model.covariance, temperature)[0], "aging threshold E_th(T)"
+        else:
+            reference, what = threshold_energy(3), "threshold −E_∞"
+        end, end_se = float(e[-1].mean()), float(e[-1].std(ddof=1) / np.sqrt(m))
+        ends[temperature] = (end, end_se, reference)
+        lines.append(f"| {temperature:.3f} | {end:+.4f} ± {end_se:.4f} | {reference:+.4f} ({what}) |")
         color = ax.lines[-1].get_color()
         if temperature > t_d:
-            ax.axhline(paramagnetic_energy(temperature, p=3), color=color, ls=":", lw=1.2,
+            ax.axhline(reference, color=color, ls=":", lw=1.2,
                        label=f"paramagnetic −1/T at T = {temperature:.2f}")
         elif temperature > 0:
-            ax.axhline(threshold_energy_at(model.covariance, temperature)[0], color=color, ls="--", lw=1.0,
+            ax.axhline(reference, color=color, ls="--", lw=1.0,
                        label=f"aging threshold $E_{{th}}(T)$ at T = {temperature:.2f}")
     ax.axhline(threshold_energy(3), color="k", ls="--", lw=1.2, label=r"threshold $-E_\infty$ (T = 0)")
     ax.set(xscale="log", xlabel="time t", ylabel="energy per spin",
@@ -141,19 +148,37 @@ def pspin_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]
         "## p-spin Langevin dynamics across T_d",
         "",
         f"Spherical 3-spin model (ABC units), N = {n}, one coupling draw, {m} particles from random "
-        f"starts, Euler–Maruyama on the sphere |σ|² = N with dt = {dt}.  Above T_d the energy reaches "
-        "the paramagnetic value −1/T.  Below T_d the dynamics age: the energy keeps decreasing slowly "
-        "towards the N → ∞ aging threshold E_th(T) of Cugliandolo & Kurchan (dashed), from above; "
-        f"gradient descent (T = 0) approaches −E_∞ = {threshold_energy(3):.4f}, far from the ground "
-        "state, and finite N sits above the N → ∞ curves.",
+        f"starts, Euler–Maruyama on the sphere |σ|² = N with dt = {dt}, to t = {t1:g}.  "
+        + _pspin_sentences(ends, t_d),
         "",
         f"![p-spin energy]({name})",
         "",
-        "| T | energy per spin at the end | paramagnetic −1/T |",
+        "| T | energy per spin at the end | N → ∞ reference (drawn in the figure) |",
         "|---|---|---|",
         *lines,
         "",
     ]
+
+
+def _pspin_sentences(ends: dict, t_d: float) -> str:
+    """What the final energies (mean, SE, N → ∞ reference) per temperature show, and no more."""
+    out = []
+    for temperature, (end, se, reference) in ends.items():
+        z = (end - reference) / se
+        if temperature > t_d:
+            out.append(f"At T = {temperature:.2f} > T_d the energy per spin ends at {end:+.4f} ± {se:.4f}, "
+                       + (f"at the paramagnetic value −1/T = {reference:+.4f} within {abs(z):.1f} SE."
+                          if abs(z) < 3 else
+                          f"{abs(z):.1f} SE from the paramagnetic value −1/T = {reference:+.4f}: not yet "
+                          "equilibrated, or a finite-N shift."))
+        else:
+            where = "above" if end > reference else "below"
+            target = ("the N → ∞ aging threshold E_th(T) of Cugliandolo & Kurchan" if temperature > 0
+                      else "the threshold −E_∞, far above the ground state")
+            regime = "the dynamics age" if temperature > 0 else "gradient descent"
+            out.append(f"At T = {temperature:.2f} < T_d ({regime}) the energy per spin ends at {end:+.4f} ± "
+                       f"{se:.4f}, {where} {target} ({reference:+.4f}, dashed).")
+    return " ".join(out)
 
 
 def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
@@ -170,7 +195,7 @@ def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
     batch, t_final, n_records = 8, 4.0, 4
     theta0 = np.tile(loss.init_params(1, seed=seed), (m, 1))
     fig, (a, b) = _figure(2)
-    rows = []
+    rows, verdicts = [], []
     for k, lr in enumerate((0.05, 1.0)):
         every = round(t_final / n_records / lr)
         n_steps = every * n_records
@@ -190,6 +215,8 @@ def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
         b.plot(t[1:], w_sme, "o-", color=color, label=f"SGD vs SME, {label}")
         b.plot(t[1:], w_sgd, "o:", color=color, mfc="none", label=f"SGD vs SGD, {label}")
         ks = stats.ks_2samp(sgd_loss[-1], sme_loss[-1])
+        verdicts.append(_sgd_verdict(lr, batch, w_sme[-1], w_sgd[-1], ks.pvalue,
+                                     sgd_loss[-1].mean(), sme_loss[-1].mean()))
         rows.append(f"| {lr} | {batch} | {lr / batch:.4g} | {sgd_loss[-1].mean():.4f} | "
                     f"{sme_loss[-1].mean():.4f} | {w_sme[-1]:.4f} | {w_sgd[-1]:.4f} | "
                     f"{ks.statistic:.3f} (p = {ks.pvalue:.2g}) |")
@@ -208,9 +235,9 @@ def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
         "the order-1 SME dθ = −∇f dt + sqrt(η Σ(θ)) dW (Σ the minibatch covariance, kept low-rank; "
         "Euler–Maruyama with dt = η/2) start from the same weights.  The SDE is a faithful model where "
         "the distance between the two loss distributions sits at the distance between two independent "
-        "SGD ensembles (dotted, the sampling floor).  At the small η/B they agree to that floor; at "
-        "η = 1 the discrete steps are no longer small — real SGD's loss climbs while the SME's keeps "
-        "falling — and the SME, a weak O(η) approximation, no longer describes SGD.",
+        "SGD ensembles (dotted, the sampling floor); the SME is a weak O(η) approximation, so it "
+        "should hold at small η and fail once the steps are no longer small.  At the end "
+        f"(t = {t_final:g}): " + " ".join(verdicts),
         "",
         f"![SGD vs SDE]({name})",
         "",
@@ -219,6 +246,19 @@ def sgd_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
         *rows,
         "",
     ]
+
+
+def _sgd_verdict(lr, batch, w_sme, w_floor, p_value, loss_sgd, loss_sme) -> str:
+    """One sentence on SGD vs its SME at one η, saying what the numbers say (no more)."""
+    ratio = w_sme / w_floor
+    if p_value >= 0.05 and ratio < 2:
+        agreement = (f"the two loss distributions are indistinguishable at this sample size (W1 "
+                     f"{ratio:.2g}× the SGD–SGD floor, KS p = {p_value:.2g})")
+    else:
+        agreement = (f"the two loss distributions differ beyond sampling noise (W1 {ratio:.2g}× the "
+                     f"SGD–SGD floor, KS p = {p_value:.2g})")
+    return (f"At η = {lr:g} (η/B = {lr / batch:.4g}) {agreement}; mean loss {loss_sgd:.4f} for SGD, "
+            f"{loss_sme:.4f} for the SME.")
 
 
 def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[str]:
@@ -231,36 +271,41 @@ def entropy_study(out: Path, scale: float, seed: int, progress: bool) -> list[st
     temps = np.array([0.1, 0.2, 0.35, 0.5, 0.75, 1.0])
     n = max(2_000, int(50_000 * scale))
     x = np.linspace(-3, 3, 6001)
-    rows, s_hist, s_knn, s_exact, f_exact, f_cloud = [], [], [], [], [], []
+    rows, s_hist, s_knn, f_exact, f_cloud = [], [], [], [], []
+
+    def exact_entropy_and_energy(temperature):
+        rho = boltzmann_density_1d(lambda y: well.energy(y[:, None]), float(temperature), x)
+        s_ex = -np.trapezoid(rho * np.log(np.maximum(rho, 1e-300)), x)
+        return s_ex, np.trapezoid(rho * well.energy(x[:, None]), x)
+
     for k, temperature in enumerate(temps):
         sde = sd.LangevinSDE(well, temperature=float(temperature))
         x0 = np.where(np.arange(n) % 2 == 0, -1.0, 1.0)[:, None]
         traj = sd.simulate(sde, sd.integrators.LeimkuhlerMatthews(), x0, dt=5e-3, t1=10.0, seed=seed + k,
                            save=sd.SaveAt(every=2000, start=False), progress=progress)
         cloud = traj.final
-        rho = boltzmann_density_1d(lambda y: well.energy(y[:, None]), float(temperature), x)
-        u = well.energy(x[:, None])
-        s_ex = -np.trapezoid(rho * np.log(np.maximum(rho, 1e-300)), x)
-        e_ex = np.trapezoid(rho * u, x)
+        s_ex, e_ex = exact_entropy_and_energy(temperature)
         s_h = histogram_entropy(cloud[:, 0], bins=100)
         s_k = knn_entropy(cloud, k=5)
         e_c = well.energy(cloud).mean()
         s_hist.append(s_h)
         s_knn.append(s_k)
-        s_exact.append(s_ex)
         f_exact.append(e_ex - temperature * s_ex)
         f_cloud.append(free_energy(e_c, s_k, temperature))
         rows.append(f"| {temperature:.2f} | {s_ex:.4f} | {s_h:.4f} | {s_k:.4f} | {f_exact[-1]:+.4f} | "
                     f"{f_cloud[-1]:+.4f} |")
+    fine = np.linspace(temps[0], temps[-1], 91)  # the exact curves are smooth: draw them so
+    s_fine, e_fine = np.array([exact_entropy_and_energy(t) for t in fine]).T
     fig, (a, b) = _figure(2)
-    a.plot(temps, s_exact, "k-", label="exact (quadrature)")
+    a.plot(fine, s_fine, "k-", label="exact (quadrature)")
     a.plot(temps, s_hist, "o", label="histogram (Miller–Madow)")
     a.plot(temps, s_knn, "s", mfc="none", label="Kozachenko–Leonenko k-NN")
-    a.set(xlabel="temperature T", ylabel="entropy S (nats)", title=f"Entropy of a double-well cloud ({n})")
+    a.set(xlabel="temperature T", ylabel="entropy S (nats)",
+          title=f"Entropy of a double-well cloud ({n} particles)")
     a.legend(frameon=False)
-    b.plot(temps, f_exact, "k-", label="exact F = E[U] − T·S")
+    b.plot(fine, e_fine - fine * s_fine, "k-", label="exact F = E[U] − T·S")
     b.plot(temps, f_cloud, "o", label="cloud: ⟨U⟩ − T·S_kNN")
-    b.set(xlabel="temperature T", ylabel="free energy F", title="Energy against entropy")
+    b.set(xlabel="temperature T", ylabel="free energy F", title="Free energy F = ⟨U⟩ − T·S against T")
     b.legend(frameon=False)
     name = _save(fig, out, "entropy.png")
     return [

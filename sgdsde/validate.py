@@ -512,7 +512,8 @@ def pspin_gradient_descent(level: str) -> Check:
 
 
 def critical_point_counts(level: str) -> Check:
-    """Mean number of critical points of p = 3, N = 3 spherical p-spin vs ABC's exact expectation."""
+    """Mean number of critical points of p = 3, N = 3 spherical p-spin vs ABC's expectation (a GOE
+    average, evaluated by Monte Carlo)."""
     from .landscapes.pspin import SphericalPSpin
     from .measure.critical_points import find_critical_points, random_starts
     from .theory.complexity_counts import expected_counts
@@ -530,7 +531,7 @@ def critical_point_counts(level: str) -> Check:
     exact = expected_counts(n, p, n_samples=goe, seed=7)
     se = float(np.hypot(totals.std(ddof=1) / math.sqrt(draws), exact.total_stderr))
     return Check("critical_point_counts", f"E[number of critical points], p = {p}, N = {n}",
-                 "Auffinger, Ben Arous & Černý, CPAM 2013 (exact GOE formula); docs/theory.md §4",
+                 "Auffinger, Ben Arous & Černý, CPAM 2013 (GOE formula, Monte Carlo); docs/theory.md §4",
                  float(exact.total), float(totals.mean()), se, N_SE * se,
                  f"{N_SE:g} SE: sd over {draws} coupling draws / sqrt(draws) and the GOE Monte Carlo SE "
                  f"({goe} matrices), in quadrature")
