@@ -4,8 +4,8 @@ A tanh network with three hidden layers of 32 units on 200 digits, trained by SG
 B = 10; an ensemble of runs, one cloud) until it fits its training set, once on the true
 labels and once on random labels (ρ = 1), and compared with the same networks at
 initialisation.  Gaussian noise of relative size ε = 0.1 is added to the output of the first
-hidden layer; left: the relative change of every layer above it (median over runs and
-training inputs, bars: range over runs); right: the layer cushions μ_i of Arora, Ge,
+hidden layer; left: the relative change of every layer above it (mean over training inputs
+and 4 noise draws; median over runs, bars: range over runs); right: the layer cushions μ_i of Arora, Ge,
 Neyshabur & Zhang (ICML 2018, arXiv:1802.05296), as the 10 % quantile over inputs
 (:mod:`sgdsde.generalisation.noise_stability`).
 

@@ -4,6 +4,7 @@ stability, sharpness, and the non-equilibrium steady state.
 * :mod:`.implicit_regularisation` — GD/SGD/momentum on under-determined least squares reach
   the interpolant closest to θ₀ (X⁺y from 0), checked against a gradient-norm bound; the
   same construction for a network's linearisation at initialisation;
+* :mod:`.sharpness` — test accuracy and λ_max of SGD endpoints over a grid of (η, B);
 * :mod:`.random_labels` — label corruption, random pixels, steps to memorise a training set;
 * :mod:`.noise_stability` — noise injected at a layer and its attenuation above; layer
   cushions (Arora et al. 2018);
@@ -29,3 +30,4 @@ from .random_labels import accuracy as accuracy
 from .random_labels import corrupt_labels as corrupt_labels
 from .random_labels import random_pixels as random_pixels
 from .random_labels import train_to_fit as train_to_fit
+from .sharpness import eta_over_b_sweep as eta_over_b_sweep
