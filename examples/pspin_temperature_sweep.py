@@ -47,6 +47,7 @@ def main(argv=None):
 
     from sgdsde._extras import require
     from sgdsde.distributed import sweep
+    from sgdsde.theory.cugliandolo_kurchan import threshold_energy_at
     from sgdsde.theory.pspin import dynamical_temperature, paramagnetic_energy, threshold_energy
 
     # Dask comes with the extra 'distributed': without it this names the extra to install
@@ -84,8 +85,13 @@ def main(argv=None):
     fig.savefig(path, dpi=120)
     print(f"{len(result.params)} points, figure written to {path}")
     for row in result.to_records():
-        print(f"T = {row['temperature']:.3f}  draw {row['coupling_seed']}  e = {row['energy']:+.4f} ± "
-              f"{row['energy_se']:.4f}  (paramagnetic {paramagnetic_energy(row['temperature'], p=3):+.4f})")
+        temperature = row["temperature"]
+        if temperature > t_d:  # the paramagnet is the N -> infinity state only above T_d
+            reference = f"paramagnetic {paramagnetic_energy(temperature, p=3):+.4f}"
+        else:  # below T_d the dynamics age towards the threshold state (Cugliandolo & Kurchan 1993)
+            reference = f"aging threshold E_th(T) {threshold_energy_at({3: 1.0}, temperature)[0]:+.4f}"
+        print(f"T = {temperature:.3f}  draw {row['coupling_seed']}  e = {row['energy']:+.4f} ± "
+              f"{row['energy_se']:.4f}  ({reference})")
 
 
 if __name__ == "__main__":

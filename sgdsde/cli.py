@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=_out_folder, default="sgdsde-report",
                       help="output folder, created if missing (default: sgdsde-report)")
     demo.add_argument("--scale", type=_scale, default=1.0,
-                      help="size factor in (0, 1]: 1 is the full demo (about 2 min on 2 cores)")
+                      help="size factor in (0, 1]: 1 is the full demo (a few minutes on 2 cores)")
     demo.add_argument("--studies", nargs="+", default=None, metavar="NAME", choices=list(STUDIES),
                       help=f"run only these studies ({', '.join(STUDIES)})")
     demo.add_argument("--seed", type=_seed, default=0, help="random seed in [0, 2**63) (default 0)")

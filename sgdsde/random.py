@@ -39,6 +39,17 @@ bits (granularity below 2.1e-7 in the bulk); float64 runs use these same numbers
 Streams in use: :data:`STREAM_NOISE` (Brownian increments), :data:`STREAM_ACCEPT` (MALA
 acceptance uniforms), :data:`STREAM_VELOCITY` (initial velocities),
 :data:`STREAM_USER` and above are free for callers (minibatch draws, initial clouds).
+
+Seeds, library-wide
+-------------------
+Every random draw of sgdsde goes through this module, keyed by one ``seed``.  ``seed=None``
+means the same everywhere: a fresh 64-bit seed from the operating system
+(:func:`resolve_seed`), recorded in the result's ``settings`` where the function returns
+one (:func:`sgdsde.simulate`, :func:`sgdsde.sgd.run_sgd`).  Functions whose result is an
+estimate (entropy, critical points, traces) default to ``seed=0`` so that repeated calls
+agree.  Steps are counters too: a run that continues another one
+(``simulate(..., continue_from=traj)``) starts at that run's last step and draws new
+numbers instead of replaying them.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ device tests (tests/test_gpu.py), so both check the same cases.
 
 import numpy as np
 
-from sgdsde.integrators import BAOAB, MALA, EulerMaruyama, Heun, LeimkuhlerMatthews
+from sgdsde.integrators import BAOAB, MALA, OBABO, EulerMaruyama, Heun, LeimkuhlerMatthews
 from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quadratic, Rugged
 
 LANDSCAPES = {
@@ -22,4 +22,5 @@ LANDSCAPES = {
     "nonconservative": NonConservative(np.diag([1.0, 2.0]), omega=0.7, center=[0.2, -0.1]),
 }
 INTEGRATORS = {"EulerMaruyama": EulerMaruyama(), "Heun": Heun(),
-               "LeimkuhlerMatthews": LeimkuhlerMatthews(), "MALA": MALA(), "BAOAB": BAOAB()}
+               "LeimkuhlerMatthews": LeimkuhlerMatthews(), "MALA": MALA(), "BAOAB": BAOAB(),
+               "OBABO": OBABO()}

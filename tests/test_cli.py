@@ -47,7 +47,7 @@ def test_demo_is_reproducible(tmp_path):
 
 
 # The panels of the wave-2 studies (issues 18-20): each runs at a small scale and shows its figure.
-NEW_PANELS = {"sme_limit": "sme_limit.png", "saddles": "saddles.png"}
+NEW_PANELS = {"sme_limit": "sme_limit.png", "parity": "parity.png", "saddles": "saddles.png"}
 
 
 @pytest.mark.parametrize(("study", "figure"), NEW_PANELS.items())

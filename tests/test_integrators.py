@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from sgdsde import random as rnd
-from sgdsde.integrators import ALL, BAOAB, MALA, EulerMaruyama, Heun, LeimkuhlerMatthews
+from sgdsde.integrators import ALL, BAOAB, MALA, OBABO, EulerMaruyama, Heun, LeimkuhlerMatthews
 from sgdsde.integrators.base import NoiseSource
 from sgdsde.landscapes.toy import DoubleWell, Quadratic
 from sgdsde.save import SaveAt
@@ -397,6 +397,21 @@ def test_baoab_stationary_variances(k, temperature, h_omega, friction, mass):
     cov = scipy.linalg.solve_discrete_lyapunov(a, b @ b.T)
     assert cov[0, 0] == pytest.approx(temperature / k, rel=1e-9)
     assert mass * cov[1, 1] == pytest.approx(temperature * (1 - h * h * k / (4 * mass)), rel=1e-9)
+
+
+@settings(max_examples=40)
+@given(k=st.floats(0.2, 5.0), temperature=st.floats(0.05, 3.0), h_omega=st.floats(0.05, 1.9),
+       friction=st.floats(0.1, 10.0), mass=st.floats(0.2, 5.0))
+def test_obabo_stationary_variances(k, temperature, h_omega, friction, mass):
+    """docs/theory.md §3: velocities exactly Maxwellian, m⟨v²⟩ = T, at every stable h; position
+    variance T / (k (1 − h²k/(4m))), the O(h²) bias of velocity Verlet's modified energy."""
+    h = h_omega / math.sqrt(k / mass)
+    integ = OBABO()
+    a, b = _one_step_map(integ, _harmonic_sde(integ, k, temperature, friction, mass), h)
+    assert np.max(np.abs(np.linalg.eigvals(a))) < 1
+    cov = scipy.linalg.solve_discrete_lyapunov(a, b @ b.T)
+    assert mass * cov[1, 1] == pytest.approx(temperature, rel=1e-9)
+    assert cov[0, 0] == pytest.approx(temperature / (k * (1 - h * h * k / (4 * mass))), rel=1e-9)
 
 
 @pytest.mark.parametrize(("cls", "k", "h", "expected"), [

@@ -208,3 +208,17 @@ def test_gradient_statistics_and_hessian_tools_run_unchanged(pair):
                                rtol=RTOL, atol=ATOL)
     top = [extreme_eigenpairs(m, theta[0], k=2).values for m in (model, net)]
     np.testing.assert_allclose(top[0], top[1], rtol=1e-8)  # Lanczos to tol 1e-8 on the same products
+
+
+def test_fingerprint_hashes_the_model_not_jax():
+    """A run's fingerprint (what resume compares) sees the loss, the template and the data only:
+    it is reproducible, changes with the data, and never walks JAX's own objects."""
+    pytest.importorskip("pandas")  # a class with get/__array__/dtype among JAX's imports broke the walk
+    from sgdsde._fingerprint import fingerprint
+
+    loss, params, data = _linear()
+    a, b = JaxModel(loss, params, data), JaxModel(loss, params, data)
+    a.grad(np.zeros((1, 2)))  # compiled functions exist now: they must not enter the hash
+    assert fingerprint(sd.sgd.sme(a, 0.1, 2)) == fingerprint(sd.sgd.sme(b, 0.1, 2))
+    other = JaxModel(loss, params, (data[0], data[1] + 1.0))
+    assert fingerprint(other) != fingerprint(a)

@@ -270,3 +270,54 @@ def test_simulate_holds_the_blas_limit_only_during_the_call(monkeypatch):
                  .lib_controllers}
     assert seen and all(s == {1} for s in seen)
     assert after == {2}  # the caller's setting is restored
+
+
+# ------------------------------------------------- class 17: demo figures and text follow the numbers
+def _capture_figures(monkeypatch):
+    """Replace the demo's figure writer by one that keeps each figure's axes (title, lines)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sgdsde import demo
+
+    seen = {}
+
+    def keep(fig, out, name):
+        seen[name] = [(ax.get_title(), [len(line.get_xdata()) for line in ax.get_lines()])
+                      for ax in fig.axes]
+        return name
+
+    monkeypatch.setattr(demo, "_save", keep)
+    return demo, seen
+
+
+def test_sgd_report_sentence_follows_the_test():
+    from sgdsde.demo import _sgd_verdict
+
+    # the issue's case: "they agree to that floor" was printed beside KS p = 0.037
+    sentence = _sgd_verdict(0.05, 8, w_sme=0.020, w_floor=0.016, p_value=0.037, loss_sgd=0.3, loss_sme=0.31)
+    assert "differ beyond sampling noise" in sentence and "KS p = 0.037" in sentence
+    sentence = _sgd_verdict(0.05, 8, w_sme=0.017, w_floor=0.016, p_value=0.41, loss_sgd=0.3, loss_sme=0.3)
+    assert "indistinguishable" in sentence
+    # a small KS p-value alone is not enough to claim agreement, nor a W1 far above the floor
+    assert "differ" in _sgd_verdict(1.0, 8, 0.2, 0.01, 0.3, 0.3, 0.2)
+
+
+def test_entropy_panel_titles_units_and_exact_curves(monkeypatch, tmp_path):
+    demo, seen = _capture_figures(monkeypatch)
+    lines = demo.entropy_study(tmp_path, scale=0.01, seed=0, progress=False)
+    (entropy_title, entropy_lines), (free_title, free_lines) = seen["entropy.png"]
+    assert entropy_title.endswith("(2000 particles)")  # was "(2000)", no unit
+    assert free_title.startswith("Free energy F")  # was "Energy against entropy" over a T axis
+    assert entropy_lines[0] == free_lines[0] == 91  # the exact curves, drawn through 6 points before
+    assert len([row for row in lines if row.startswith("| 0.") or row.startswith("| 1.")]) == 6
+
+
+def test_pspin_table_gives_the_reference_the_figure_draws(monkeypatch, tmp_path):
+    demo, _ = _capture_figures(monkeypatch)
+    rows = [row for row in demo.pspin_study(tmp_path, scale=0.01, seed=0, progress=False)
+            if row.startswith("| 0.") or row.startswith("| 1.")]
+    assert len(rows) == 3 and not any("—" in row for row in rows)  # "—" below T_d before
+    assert "-1.6330 (threshold −E_∞)" in rows[0]  # T = 0: gradient descent
+    assert "aging threshold E_th(T)" in rows[1]  # 0.7 T_d, where the figure draws E_th(T)
+    assert "paramagnetic −1/T" in rows[2]

@@ -35,7 +35,7 @@ SOURCE_DIR = Path(__file__).resolve().parent
 NVRTC_OPTIONS = ("-std=c++17", "--fmad=false")
 
 # The kernel templates of fused.cu; an integrator names its own in ``Kernels.cupy``.
-FUSED_TEMPLATES = ("euler_maruyama", "heun", "leimkuhler_matthews", "mala", "baoab")
+FUSED_TEMPLATES = ("euler_maruyama", "heun", "leimkuhler_matthews", "mala", "baoab", "obabo")
 
 # Largest dimension with a fused kernel: the state (a few arrays of D values and a noise
 # block of 4 D) lives in registers, which beyond this spills; larger problems use the

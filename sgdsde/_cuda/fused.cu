@@ -109,6 +109,20 @@ __global__ void baoab(real* x, real* v, real* grad, long long m, long long* dive
     SGD_MARK(bad)
 }
 
+template <typename real, int D>
+__global__ void obabo(real* x, real* v, real* grad, long long m, long long* diverged,
+                      int* n_diverged, SGD_RUN_ARGS) {
+    SGD_SETUP_RUN
+    SGD_LOAD(xl, x)
+    SGD_LOAD(vl, v)
+    SGD_LOAD(gl, grad)
+    const long long bad = obabo_particle<real, D>(r, (u64)(offset + i), xl, vl, gl);
+    SGD_STORE(x, xl)
+    SGD_STORE(v, vl)
+    SGD_STORE(grad, gl)
+    SGD_MARK(bad)
+}
+
 // Batched pointwise gradient and energy of a toy landscape: grad (M, D), energy (M,).
 template <typename real, int D>
 __global__ void toy_grad_energy(const real* x, real* grad, real* energy, long long m, int kind,

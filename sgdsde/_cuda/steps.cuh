@@ -162,4 +162,34 @@ SGD_FN i64 baoab_particle(const Run& r, u64 particle, real* x, real* v, real* g)
     return -1;
 }
 
+// OBABO (Bussi & Parrinello 2007), as sgdsde/integrators/obabo.py: half-step O with the
+// normals 0 .. D-1 of step n, velocity Verlet, half-step O with the normals D .. 2D-1.
+template <typename real, int D>
+SGD_FN i64 obabo_particle(const Run& r, u64 particle, real* x, real* v, real* g) {
+    const Key key = make_key(r.seed, particle, SGD_STREAM_NOISE);
+    const real dt = (real)r.dt;
+    const real c = (real)exp(-0.5 * r.friction * r.dt);
+    const real kick = (real)sqrt(-expm1(-r.friction * r.dt) * r.temp / r.mass);
+    const real half = (real)(0.5 * r.dt / r.mass);
+    NoiseBlock<real, 2 * D> noise;
+    noise.reset();
+    for (i64 n = r.step0; n < r.step0 + r.n_steps; ++n) {
+        noise.prepare(r.zig, key, n);
+        SGD_UNROLL
+        for (int k = 0; k < D; ++k) {
+            v[k] = c * v[k] + kick * noise.get(n, k);
+            v[k] = v[k] - half * g[k];
+            x[k] = x[k] + dt * v[k];
+        }
+        point_grad<real, D>(r.kind, x, r.p, g);
+        SGD_UNROLL
+        for (int k = 0; k < D; ++k) {
+            v[k] = v[k] - half * g[k];
+            v[k] = c * v[k] + kick * noise.get(n, D + k);
+        }
+        if (!(inside<real, D>(x, r.max_abs) && inside<real, D>(v, r.max_abs))) return n;
+    }
+    return -1;
+}
+
 #endif  // SGDSDE_STEPS_CUH

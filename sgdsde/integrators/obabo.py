@@ -11,11 +11,13 @@ Each step is
 * O: the other half step, with fresh normals ξ₂.
 
 One gradient per step (the force at the end of a step is reused at the start of the next).
-Weak order 2 and strong order 1 for additive noise; unlike BAOAB its position marginal on a
-harmonic well is not exact, with an error O(h²) (docs/theory.md §3).  The two half steps
+Weak order 2 and strong order 1 for additive noise.  On a harmonic well its velocities are
+exactly Maxwellian (``m ⟨v²⟩ = T``) and its position variance is ``T / (k (1 − h²k/(4m)))``,
+an O(h²) bias where BAOAB is exact (docs/theory.md §3).  The two half steps
 take the normals of step n as ``normals(n, 2 n_noise)``: the first ``n_noise`` components
 for ξ₁, the rest for ξ₂ — the scaled Brownian increments of the two halves of the step
-(``noise_substeps = 2``).  Euclidean space only.
+(``noise_substeps = 2``).  Euclidean space only.  Fused kernels: ``run_obabo``
+(:mod:`._numba_fused`) and ``obabo_particle`` (``sgdsde/_cuda/steps.cuh``).
 """
 
 from __future__ import annotations
@@ -68,5 +70,5 @@ class OBABO(Integrator):
         state.grad = g
         state.n_grad_evals += 1
 
-    kernels = Kernels(step=step, numba=fused.run_obabo, carries=("v", "grad"),
+    kernels = Kernels(step=step, numba=fused.run_obabo, cupy="obabo", carries=("v", "grad"),
                       sde_params=("friction", "mass"))

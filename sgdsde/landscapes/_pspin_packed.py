@@ -39,11 +39,14 @@ Streaming contraction
 ---------------------
 For a row with prefix product ``P = Π x_{a_s}`` and row sum ``S = Σ_k w_k x_k`` the row
 contributes ``P S`` to H, ``w_k P`` to ``∂H/∂x_k`` and ``S Π_{s≠r} x_{a_s}`` to ``∂H/∂x_{a_r}``
-(repeated indices add up correctly).  The innermost loop runs over the contiguous ``k`` of
-one row (SIMD over the entries: per entry and particle two multiply–adds) and the loop
-around it over the particles, so a row comes from memory once per call and from L1 for the
-other particles of the cloud.  (Particles in the SIMD lanes, k outermost, did not vectorise
-under Numba: 1.0 against 0.27 ns per entry and particle, float32, N = 768, one core.)  Rows
+(repeated indices add up correctly).  The innermost loop runs over the contiguous ``k``
+(SIMD over the entries: per entry and particle two multiply–adds) and the loop around it
+over the particles, so the entries come from memory once per call and from L1 for the other
+particles of the cloud.  Four neighbouring rows (last prefix index j … j+3) share that loop
+over their common range ``k >= j+3``, so one load and store of ``∂H/∂x_k`` serves four
+entries: 0.126 ns per entry and particle in float32 (0.208 in float64) against 0.197 row by
+row (N = 1024, M = 16, one core of a loaded machine).  (Particles in the SIMD lanes, k
+outermost, did not vectorise under Numba: 1.0 ns.)  Rows
 are cut into a number of blocks that depends only on the tensor's size; each block
 accumulates into its own buffer and the buffers are summed in block order, so the result
 does not depend on the thread count.
@@ -298,35 +301,104 @@ def unpack_dense(layout: PackedLayout, values: np.ndarray) -> np.ndarray:
     return out.reshape((layout.n,) * layout.p)
 
 
+@njit(cache=True, inline="always")
+def _prefix_product(x, m, prefixes, r, q):
+    """``Π_s x[m, a_s]`` over the prefix of row r."""
+    prod = x[m, prefixes[r, 0]]
+    for s in range(1, q):
+        prod *= x[m, prefixes[r, s]]
+    return prod
+
+
+@njit(cache=True, inline="always")
+def _close_row(x, g, e, m, prefixes, r, q, prod, row_sum):
+    """Add a finished row's energy ``P S`` and its prefix terms ``S Π_{s'≠s} x_{a_s'}``."""
+    e[m] += prod * row_sum
+    for s in range(q):
+        term = row_sum
+        for s2 in range(q):
+            if s2 != s:
+                term *= x[m, prefixes[r, s2]]
+        g[m, prefixes[r, s]] += term
+
+
+@njit(cache=True, inline="always")
+def _same_stem(prefixes, r, r2, q):
+    """Whether rows r and r2 differ only in their last prefix index (then they are neighbours)."""
+    for s in range(q - 1):
+        if prefixes[r, s] != prefixes[r2, s]:
+            return False
+    return True
+
+
 @njit(cache=True, parallel=True, fastmath=True)
 def _contract(values, prefixes, offsets, block_rows, x, g_part, e_part):
-    """Per-block partial gradients g_part (B, M, N) and energies e_part (B, M); both zeroed."""
+    """Per-block partial gradients g_part (B, M, N) and energies e_part (B, M); both zeroed.
+
+    Four neighbouring rows (prefixes that differ only in the last index j, j+1, j+2, j+3)
+    are streamed together over their common range k >= j + 3: one load and store of
+    ``g[m, k]`` and one load of ``x[m, k]`` serve four entries (measured 1.5-2x faster than
+    row by row); the six entries before the common range and lone rows go one by one.
+    """
     q = prefixes.shape[1]
     for b in prange(block_rows.size - 1):
         g = g_part[b]
         e = e_part[b]
-        for r in range(block_rows[b], block_rows[b + 1]):
-            lo = offsets[r]
-            hi = offsets[r + 1]
-            w = values[lo:hi]  # the row: read from memory once, from L1 for the other particles
+        r = block_rows[b]
+        r_end = block_rows[b + 1]
+        while r < r_end:
             first = prefixes[r, q - 1]
+            if r + 3 < r_end and _same_stem(prefixes, r, r + 3, q) and first + 3 < x.shape[1]:
+                wa = values[offsets[r] + 3: offsets[r + 1]]
+                wb = values[offsets[r + 1] + 2: offsets[r + 2]]
+                wc = values[offsets[r + 2] + 1: offsets[r + 3]]
+                wd = values[offsets[r + 3]: offsets[r + 4]]
+                for m in range(x.shape[0]):
+                    pa = _prefix_product(x, m, prefixes, r, q)
+                    pb = _prefix_product(x, m, prefixes, r + 1, q)
+                    pc = _prefix_product(x, m, prefixes, r + 2, q)
+                    pd = _prefix_product(x, m, prefixes, r + 3, q)
+                    xm = x[m, first + 3:]
+                    gm = g[m, first + 3:]
+                    sa = xm[0] - xm[0]  # a zero of the couplings' dtype (xm[0] * 0 would be float64)
+                    sb = sa
+                    sc = sa
+                    sd = sa
+                    for t in range(wd.size):  # the stream: contiguous k, SIMD over the entries
+                        xk = xm[t]
+                        sa += wa[t] * xk
+                        sb += wb[t] * xk
+                        sc += wc[t] * xk
+                        sd += wd[t] * xk
+                        gm[t] += (wa[t] * pa + wb[t] * pb) + (wc[t] * pc + wd[t] * pd)
+                    for t in range(3):  # row r at k = j, j+1, j+2
+                        v = values[offsets[r] + t]
+                        sa += v * x[m, first + t]
+                        g[m, first + t] += v * pa
+                    for t in range(2):  # row r+1 at k = j+1, j+2
+                        v = values[offsets[r + 1] + t]
+                        sb += v * x[m, first + 1 + t]
+                        g[m, first + 1 + t] += v * pb
+                    v = values[offsets[r + 2]]  # row r+2 at k = j+2
+                    sc += v * x[m, first + 2]
+                    g[m, first + 2] += v * pc
+                    _close_row(x, g, e, m, prefixes, r, q, pa, sa)
+                    _close_row(x, g, e, m, prefixes, r + 1, q, pb, sb)
+                    _close_row(x, g, e, m, prefixes, r + 2, q, pc, sc)
+                    _close_row(x, g, e, m, prefixes, r + 3, q, pd, sd)
+                r += 4
+                continue
+            w = values[offsets[r]: offsets[r + 1]]  # a lone row
             for m in range(x.shape[0]):
                 xm = x[m, first:]
                 gm = g[m, first:]
-                prod = x[m, prefixes[r, 0]]  # in the couplings' dtype (no float64 promotion)
-                for s in range(1, q):
-                    prod *= x[m, prefixes[r, s]]
-                row_sum = xm[0] - xm[0]  # a zero of the couplings' dtype (xm[0] * 0 would be float64)
-                for t in range(hi - lo):  # contiguous k: SIMD over the entries
+                prod = _prefix_product(x, m, prefixes, r, q)
+                row_sum = xm[0] - xm[0]
+                for t in range(w.size):
                     row_sum += w[t] * xm[t]
                     gm[t] += w[t] * prod
-                e[m] += prod * row_sum
-                for s in range(q):
-                    term = row_sum
-                    for s2 in range(q):
-                        if s2 != s:
-                            term *= x[m, prefixes[r, s2]]
-                    g[m, prefixes[r, s]] += term
+                _close_row(x, g, e, m, prefixes, r, q, prod, row_sum)
+            r += 1
 
 
 def contract(layout: PackedLayout, values: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -95,6 +95,10 @@ class JaxModel(EmpiricalRisk):
         Number of parameters d.
     flat_params : ndarray, shape (d,)
         ``params_template`` flattened, float64.
+    param_shapes : tuple of tuple of int
+        Shapes of the template's leaves, in flat order.
+    param_structure : str
+        The template's tree structure (as JAX prints it).
     data : pytree of ndarray
         The examples as given (NumPy arrays).
 
@@ -123,7 +127,6 @@ class JaxModel(EmpiricalRisk):
     def __init__(self, loss: Callable, params_template, data, *, weight_decay: float = 0.0,
                  name: str | None = None):
         jax = _jax()
-        self._jax = jax
         if not callable(loss):
             raise TypeError(f"loss must be callable as loss(params, example) -> scalar, "
                             f"got {type(loss).__name__}")
@@ -133,9 +136,16 @@ class JaxModel(EmpiricalRisk):
         self.weight_decay = weight_decay
         self.name = name if name is not None else getattr(loss, "__name__", type(loss).__name__)
         with _x64(jax):
-            flat, self._unravel = jax.flatten_util.ravel_pytree(
+            flat, unravel = jax.flatten_util.ravel_pytree(
                 jax.tree_util.tree_map(lambda a: np.asarray(a, dtype=np.float64), params_template))
+        # JAX objects (the unflattening function, compiled functions) live in this cache, apart
+        # from the parameters that define the model: a run's fingerprint (sgdsde._fingerprint)
+        # skips caches and hashes the loss's code, the template's shapes and the data.
+        self._jax_cache: dict = {"unravel": unravel}
         self.flat_params = np.array(flat, dtype=np.float64)
+        leaves, structure = jax.tree_util.tree_flatten(unravel(flat))
+        self.param_shapes = tuple(tuple(np.shape(a)) for a in leaves)
+        self.param_structure = str(structure)
         if self.flat_params.size == 0:
             raise ValueError("params_template holds no parameters")
         if not np.all(np.isfinite(self.flat_params)):
@@ -146,11 +156,10 @@ class JaxModel(EmpiricalRisk):
         self._cast_cache: dict = {}
         self._loss = loss
         self._check_loss()
-        self._compiled: dict = {}
 
     # ------------------------------------------------------------------ construction checks
     def _check_data(self, data):
-        jax = self._jax
+        jax = _jax()
         leaves = jax.tree_util.tree_flatten_with_path(data)[0]
         if not leaves:
             raise ValueError("data holds no arrays: give a pytree of arrays with one row per example")
@@ -173,15 +182,15 @@ class JaxModel(EmpiricalRisk):
         self._n = next(iter(lengths.values()))
         if self._n < 1:
             raise ValueError("data holds no examples (n = 0)")
-        self._treedef = jax.tree_util.tree_structure(data)
-        return jax.tree_util.tree_unflatten(self._treedef, out)
+        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(data), out)
 
     def _check_loss(self):
-        jax = self._jax
+        jax = _jax()
+        unravel = self._jax_cache["unravel"]
         example = jax.tree_util.tree_map(lambda a: a[0], self._cast(np.float64))
         with _x64(jax):
             try:
-                out = jax.eval_shape(lambda f, e: self._loss(self._unravel(f), e), self.flat_params, example)
+                out = jax.eval_shape(lambda f, e: self._loss(unravel(f), e), self.flat_params, example)
             except Exception as err:  # noqa: BLE001 - re-raised with the context the user needs
                 shapes = jax.tree_util.tree_map(np.shape, example)
                 raise ValueError(f"loss(params, example) fails on one example of data (leading axis removed, "
@@ -206,19 +215,20 @@ class JaxModel(EmpiricalRisk):
         """The data as JAX arrays, floating leaves in ``dtype`` (kept on the device, per dtype)."""
         dtype = np.dtype(dtype)
         if dtype not in self._cast_cache:
-            jax = self._jax
+            jax = _jax()
             with _x64(jax):
                 self._cast_cache[dtype] = jax.tree_util.tree_map(
                     lambda a: jax.numpy.asarray(a.astype(dtype) if a.dtype.kind == "f" else a), self.data)
         return self._cast_cache[dtype]
 
     def _functions(self):
-        """The compiled functions (built on first use): name -> (shared batch, per-particle batch)."""
-        if self._compiled:
-            return self._compiled
-        jax = self._jax
+        """The compiled functions, built on first use into the JAX cache: name -> (shared batch,
+        per-particle batch)."""
+        if "losses" in self._jax_cache:
+            return self._jax_cache
+        jax = _jax()
         jnp = jax.numpy
-        vmap, unravel, loss = jax.vmap, self._unravel, self._loss
+        vmap, unravel, loss = jax.vmap, self._jax_cache["unravel"], self._loss
 
         def example_loss(flat, example):
             return loss(unravel(flat), example)
@@ -250,15 +260,15 @@ class JaxModel(EmpiricalRisk):
             own = jax.jit(vmap(fn, (0, None, 0) + (0,) * n_extra))
             return shared, own
 
-        self._compiled = {"losses": cloud(losses, 0), "grads": cloud(grads, 0),
-                          "weighted": cloud(weighted, 1), "hvp": cloud(hvp, 1),
-                          "hessian": cloud(hessian, 0)}
-        return self._compiled
+        self._jax_cache.update({"losses": cloud(losses, 0), "grads": cloud(grads, 0),
+                                "weighted": cloud(weighted, 1), "hvp": cloud(hvp, 1),
+                                "hessian": cloud(hessian, 0)})
+        return self._jax_cache
 
     def _call(self, name, theta, idx, *extra):
         shared, own = self._functions()[name]
         fn = shared if idx.ndim == 1 else own
-        with _x64(self._jax):
+        with _x64(_jax()):
             out = fn(theta, self._cast(theta.dtype), idx, *extra)
             return np.array(out, dtype=theta.dtype)  # a writable NumPy copy
 
@@ -297,10 +307,11 @@ class JaxModel(EmpiricalRisk):
         ValueError
             If its structure or shapes differ from the template's, or it holds NaN or inf.
         """
-        jax = self._jax
+        jax = _jax()
         with _x64(jax):
             leaves, structure = jax.tree_util.tree_flatten(params)
-            template, template_structure = jax.tree_util.tree_flatten(self._unravel(self.flat_params))
+            template, template_structure = jax.tree_util.tree_flatten(
+                self._jax_cache["unravel"](self.flat_params))
             shapes, template_shapes = [np.shape(a) for a in leaves], [np.shape(a) for a in template]
             if structure != template_structure or shapes != template_shapes:
                 raise ValueError("params must have the structure and shapes of params_template")
@@ -312,14 +323,14 @@ class JaxModel(EmpiricalRisk):
 
     def unflatten(self, theta):
         """Flat parameters back to the template's pytree: (d,) → pytree, (M, d) → pytree of (M, ...)."""
-        jax = self._jax
+        jax, unravel = _jax(), self._jax_cache["unravel"]
         theta = np.asarray(theta)
         if theta.shape[-1:] != (self.dim,) or theta.ndim not in (1, 2):
             raise ValueError(f"theta must have shape ({self.dim},) or (M, {self.dim}), got {theta.shape}")
         with _x64(jax):
             if theta.ndim == 1:
-                return jax.tree_util.tree_map(np.asarray, self._unravel(theta))
-            return jax.tree_util.tree_map(np.asarray, jax.vmap(self._unravel)(theta))
+                return jax.tree_util.tree_map(np.asarray, unravel(theta))
+            return jax.tree_util.tree_map(np.asarray, jax.vmap(unravel)(theta))
 
     def init_params(self, n_particles: int, seed: int | None = None, scale: float = 0.0,
                     dtype=np.float64) -> np.ndarray:

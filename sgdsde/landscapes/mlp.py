@@ -146,7 +146,7 @@ class MLP(EmpiricalRisk):
     >>> net = MLP(x, (x[:, 0] > 0).astype(int), widths=[8, 8], activation="relu")
     >>> theta = net.init_params(4, seed=1)          # a cloud of 4 networks, (4, d)
     >>> net.grad(theta).shape, net.hvp(theta, theta, batch=[0, 1, 2]).shape
-    ((4, 130), (4, 130))
+    ((4, 138), (4, 138))
     """
 
     def __init__(self, inputs, targets, widths: Sequence[int] = (16,), activation="tanh",

@@ -78,7 +78,8 @@ def _int(value, name: str, minimum: int) -> int:
 
 def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_000,
                     seed: int = 0, chunk: int | None = None) -> ExpectedCounts:
-    """Exact finite-N expected numbers of critical points by index and energy band.
+    """Finite-N expected numbers of critical points by index and energy band: ABC's exact GOE
+    formula, its GOE average evaluated by Monte Carlo (with standard errors).
 
     Parameters
     ----------
