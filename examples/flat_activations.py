@@ -13,9 +13,11 @@ gradient is zero.  Right: the loss against iterations for
   receives an exactly zero gradient, and the loss stops at the best fit by frozen random
   step features.
 
-Measured at full size (n = 4000 examples, 4 initialisations): see the printed table; gradient
-descent on u(w·x) stays at its initial loss to the last digit, the step network plateaus
-and the forward-only rule falls by orders of magnitude.
+Measured at full size (n = 4000 examples, 4 initialisations, 2000 iterations): gradient
+descent on u(w·x) keeps its initial loss 0.0627 to the last digit (|w − w*| = 3.40 before
+and after); the forward-only rule reaches loss exactly 0 (every example on the right step,
+|w − w*| = 0.018); the step network falls from 0.449 to 0.0108 and stops there, its first
+layer unchanged (largest change of a weight: 0.0).
 
     python examples/flat_activations.py            # a minute
     python examples/flat_activations.py --smoke    # seconds

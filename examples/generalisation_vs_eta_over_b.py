@@ -1,7 +1,7 @@
 """Generalisation and sharpness of SGD endpoints against η/B, with ensemble spread.
 
 The 64-16-10 tanh network of the landscape-geometry sweep (examples/sharpness_vs_lr_over_batch.py)
-on 500 digits, trained by SGD for the same SDE time t = kη = 50 at every (η, B) of a grid,
+on 500 digits, trained by SGD for the same SDE time t = kη = 400 at every (η, B) of a grid,
 each point an ensemble of 4 initialisations (one cloud, one seed; the same initialisations
 at every point).  At each endpoint: test accuracy on 797 held-out digits and the top Hessian
 eigenvalue λ_max (Lanczos, sgdsde.geometry), after Keskar et al. (ICLR 2017,
@@ -39,7 +39,7 @@ def main(argv=None):
     if args.smoke:
         n_train, lrs, batches, runs, t = 100, [0.1, 0.4], [4, 32], 2, 5.0
     else:
-        n_train, lrs, batches, runs, t = 500, [0.05, 0.1, 0.2, 0.4], [4, 16, 64], 4, 50.0
+        n_train, lrs, batches, runs, t = 500, [0.05, 0.1, 0.2, 0.4], [4, 16, 64], 4, 400.0
     net = MLP(digits.inputs[:n_train], digits.targets[:n_train], widths=(16,), activation="tanh")
     test = (digits.inputs[1000:], digits.targets[1000:])
     rows = eta_over_b_sweep(net, test, lrs, batches, n_runs=runs, sde_time=t, init_seed=0, seed=1)

@@ -121,3 +121,13 @@ def test_fingerprint_sees_arrays_numbers_and_nesting():
     assert fingerprint(base) != fingerprint(LangevinSDE(Quadratic([[1.0]], center=[0.25]), temperature=0.3))
     assert fingerprint(np.zeros(3)) != fingerprint(np.zeros(3, dtype=np.float32))
     assert fingerprint({"a": 1}) != fingerprint({"a": 1.0})
+
+
+def test_fingerprint_of_a_large_array_is_sampled_but_sees_its_shape_and_values():
+    from sgdsde import _fingerprint
+
+    big = np.zeros(_fingerprint.FULL_ARRAY + 10)
+    other = big.copy()
+    other[0] = 1.0  # index 0 is always in the strided sample
+    assert fingerprint(big) != fingerprint(other)
+    assert fingerprint(big) != fingerprint(np.zeros(_fingerprint.FULL_ARRAY + 11))

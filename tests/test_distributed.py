@@ -76,6 +76,23 @@ def test_sharded_cloud_equals_local_run(client):
     np.testing.assert_array_equal(via_simulate.final, local.final)
 
 
+def test_sharded_sgd_ensemble_equals_local_run(client):
+    """Minibatch SGD is a scheme of the driver, so it shards like any cloud: the batches are
+    a function of the global run index (and a continued run's step counter travels too)."""
+    data = sd.sgd.teacher_student(30, 3, label_noise=0.5, seed=1)
+    sde = sd.LangevinSDE(sd.landscapes.LinearRegression(data.inputs, data.targets), temperature=0.0)
+    scheme = sd.sgd.MinibatchSGD(batch_size=4, momentum=0.5)
+    x0 = np.linspace(-1, 1, 40 * 3).reshape(40, 3)
+    kw = dict(dt=0.05, n_steps=25, seed=3, backend="numpy", step0=10,
+              save=sd.SaveAt(every=5, observables={"loss": "energy"}))
+    local = sd.simulate(sde, scheme, x0, progress=False, **kw)
+    sharded = sd.simulate(sde, scheme, x0, client=client, n_shards=3, **kw)
+    np.testing.assert_array_equal(sharded.final, local.final)
+    np.testing.assert_array_equal(sharded.final_velocity, local.final_velocity)
+    np.testing.assert_array_equal(sharded.observables["loss"], local.observables["loss"])
+    assert sharded.step == local.step == 35
+
+
 def test_sweep_equals_serial_runs(client):
     grid = {"temperature": [0.2, 0.3, 0.5, 0.8], "n_particles": [50, 80]}
     result = sweep(double_well_study, grid, client=client, seed=11, progress=False)

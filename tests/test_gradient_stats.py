@@ -168,3 +168,20 @@ def test_fluctuation_dissipation_holds_at_stationarity_and_not_before():
         fluctuation_dissipation_residual(early.positions, early.grads, 0.01, momentum=0.5)
     with pytest.raises(ValueError, match="fewer than n_blocks"):
         fluctuation_dissipation_residual(early.positions[:3], early.grads[:3], 0.01)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.6])
+def test_sgd_trace_follows_run_sgd_step_by_step(momentum):
+    from sgdsde.sgd.minibatch import run_sgd
+
+    lin = _regression(n=30, p=3, seed=5)
+    theta0 = np.random.default_rng(6).normal(size=(4, 3))
+    trace = sgd_trace(lin, theta0, lr=0.05, batch_size=3, n_steps=20, burn_in=5, momentum=momentum, seed=8)
+    run = run_sgd(lin, theta0, lr=0.05, batch_size=3, n_steps=25, momentum=momentum, seed=8,
+                  record_at=[5, 25], record_params=True)
+    np.testing.assert_allclose(trace.positions[0], run.observables["position"][1], atol=1e-13)
+    np.testing.assert_allclose(trace.final, run.observables["position"][-1], atol=1e-13)
+    # the recorded gradients are the steps taken
+    if momentum == 0:
+        step = trace.positions[1] - trace.positions[0]
+        np.testing.assert_allclose(step, -0.05 * trace.grads[0], atol=1e-14)

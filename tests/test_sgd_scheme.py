@@ -129,3 +129,36 @@ def test_the_scheme_refuses_what_it_cannot_run(regression):
         MinibatchSGD(4, momentum=1.0)
     assert math.isnan(MinibatchSGD(4).strong_order) and MinibatchSGD(4) == MinibatchSGD(4)
     assert MinibatchSGD(4) != MinibatchSGD(4, svag=2)
+
+
+def _old_gaussian_model_sgd(model, x0, lr, n_steps, seed, record_every):
+    """The loop GaussianQuadraticModel.run_sgd ran before it became a scheme (frozen copy)."""
+    from sgdsde._random_numba import normals_into
+    from sgdsde.sgd.exact import STREAM_ONLINE_SAMPLES
+
+    x = np.array(x0, dtype=np.float64)
+    particles = np.arange(x.shape[0], dtype=np.int64)
+    gamma = np.empty_like(x)
+    steps, losses = [0], [model.landscape.energy(x)]
+    for k in range(n_steps):
+        normals_into(gamma, seed, particles, k, STREAM_ONLINE_SAMPLES)
+        x -= lr * ((x - gamma) @ model.hessian)
+        if (k + 1) % record_every == 0 or k + 1 == n_steps:
+            steps.append(k + 1)
+            losses.append(model.landscape.energy(x))
+    return x, np.asarray(steps), np.stack(losses)
+
+
+def test_the_gaussian_model_runs_through_the_driver_bit_for_bit():
+    from sgdsde.sgd.exact import GaussianQuadraticModel, ModelSGD
+
+    model = GaussianQuadraticModel([[1.5, 0.5], [0.5, 1.5]])
+    x0 = np.tile([3.0, -1.0], (50, 1))
+    traj = model.run_sgd(x0, 0.2, 13, seed=8, record_every=5)
+    x, steps, losses = _old_gaussian_model_sgd(model, x0, 0.2, 13, 8, 5)
+    assert np.array_equal(traj.final, x) and np.array_equal(traj.steps, steps)
+    assert np.array_equal(traj.observables["loss"], losses)
+    np.testing.assert_allclose(traj.ts, 0.2 * steps, rtol=1e-15)
+    assert traj.settings["integrator"] == "ModelSGD" and traj.stats["n_grad_evals"] == 13
+    with pytest.raises(ValueError, match="temperature=0"):
+        ModelSGD(model).check(LangevinSDE(model.landscape, temperature=0.1))

@@ -29,17 +29,19 @@ linear system (d up to a few tens).
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 from scipy import linalg
 
+from ..integrators.base import Integrator
 from ..landscapes.base import check_cloud
 from ..landscapes.networks import LinearRegression
 from ..landscapes.toy import Quadratic
 from ..random import STREAM_USER, normals, resolve_seed
 from ..results import Trajectory
+from ..save import SaveAt
 from ..sde import LangevinSDE, MatrixNoise, StateDependentNoise
+from ..simulate import simulate
 from .noise import covariance_scale
 
 __all__ = [
@@ -148,34 +150,16 @@ class GaussianQuadraticModel:
         Trajectory
             Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
         """
-        from .._random_numba import normals_into
-
         lr = _lr(lr)
         x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-            raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-        if int(record_every) < 1:
-            raise ValueError(f"record_every must be >= 1, got {record_every}")
-        seed = resolve_seed(seed)
-        particles = np.arange(particle_offset, particle_offset + x.shape[0], dtype=np.int64)
-        h = self.hessian
-        gamma = np.empty_like(x)
-        steps, losses = [0], [self.landscape.energy(x)]
-        start = time.perf_counter()
-        for k in range(int(n_steps)):
-            normals_into(gamma, seed, particles, k, STREAM_ONLINE_SAMPLES)
-            x -= lr * ((x - gamma) @ h)
-            if (k + 1) % record_every == 0 or k + 1 == n_steps:
-                steps.append(k + 1)
-                losses.append(self.landscape.energy(x))
-        steps = np.asarray(steps)
-        return Trajectory(ts=lr * steps, steps=steps, observables={"loss": np.stack(losses)}, final=x,
-                          final_velocity=None, step=int(n_steps),
-                          stats={"n_steps": int(n_steps), "n_grad_evals": int(n_steps),
-                                 "wall_time": time.perf_counter() - start},
-                          settings={"algorithm": "sgd (Gaussian quadratic model)", "lr": lr,
-                                    "seed": int(seed), "target_step": int(n_steps),
-                                    "particle_offset": int(particle_offset), "dim": self.dim})
+        n_steps, record_every = _steps_count(n_steps, record_every)
+        return _run_model_sgd(self, x, lr, n_steps, seed, record_every, particle_offset,
+                              {"algorithm": "sgd (Gaussian quadratic model)", "lr": lr})
+
+    def sgd_step(self, x: np.ndarray, n: int, lr: float, noise) -> np.ndarray:
+        """One SGD step of every run: ``x − η H (x − γ_n)`` with γ_n the normals of step n."""
+        gamma = noise.normals(n, self.dim, STREAM_ONLINE_SAMPLES)
+        return x - lr * ((x - gamma) @ self.hessian)
 
     def sample_gammas(self, seed: int, particles, step: int) -> np.ndarray:
         """The γ_k that :meth:`run_sgd` uses at ``step`` (NumPy reference), shape (M, d)."""
@@ -329,32 +313,18 @@ class MultiplicativeQuadraticModel:
         Trajectory
             Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
         """
-        from .._random_numba import normals_into
-
         lr = _lr(lr)
         x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
         n_steps, record_every = _steps_count(n_steps, record_every)
-        seed = resolve_seed(seed)
-        particles = np.arange(particle_offset, particle_offset + x.shape[0], dtype=np.int64)
-        q, lam, sigma = self.eigenvectors, self.eigenvalues, self.noise_scale
-        c = x @ q  # eigen-coordinates; x = c Qᵀ
-        gamma = np.empty_like(c)
-        steps, losses = [0], [0.5 * (c * c) @ lam]
-        start = time.perf_counter()
-        for k in range(n_steps):
-            normals_into(gamma, seed, particles, k, STREAM_CURVATURE_SAMPLES)
-            c *= 1.0 - lr * lam * (1.0 + sigma * gamma)
-            if (k + 1) % record_every == 0 or k + 1 == n_steps:
-                steps.append(k + 1)
-                losses.append(0.5 * (c * c) @ lam)
-        steps = np.asarray(steps)
-        return Trajectory(ts=lr * steps, steps=steps, observables={"loss": np.stack(losses)},
-                          final=c @ q.T, final_velocity=None, step=n_steps,
-                          stats={"n_steps": n_steps, "n_grad_evals": n_steps,
-                                 "wall_time": time.perf_counter() - start},
-                          settings={"algorithm": "sgd (multiplicative quadratic model)", "lr": lr,
-                                    "noise_scale": sigma, "seed": int(seed), "target_step": n_steps,
-                                    "particle_offset": int(particle_offset), "dim": self.dim})
+        return _run_model_sgd(self, x, lr, n_steps, seed, record_every, particle_offset,
+                              {"algorithm": "sgd (multiplicative quadratic model)", "lr": lr,
+                               "noise_scale": self.noise_scale})
+
+    def sgd_step(self, x: np.ndarray, n: int, lr: float, noise) -> np.ndarray:
+        """One SGD step of every run, in the eigenbasis: ``c ← c (1 − η λ (1 + σ γ_n))``."""
+        gamma = noise.normals(n, self.dim, STREAM_CURVATURE_SAMPLES)
+        q = self.eigenvectors
+        return ((x @ q) * (1.0 - lr * self.eigenvalues * (1.0 + self.noise_scale * gamma))) @ q.T
 
     def __repr__(self):
         return (f"MultiplicativeQuadraticModel(d={self.dim}, noise_scale={self.noise_scale:g}, "
@@ -464,3 +434,58 @@ def sgd_stationary_covariance(loss: LinearRegression, lr: float, batch_size: int
     if np.any(linalg.eigvalsh(s) <= 0):
         raise ValueError(f"SGD has no stationary state at lr = {lr}, batch_size = {batch_size}")
     return s
+
+
+class ModelSGD(Integrator):
+    """SGD of an exactly solvable model (:class:`GaussianQuadraticModel`,
+    :class:`MultiplicativeQuadraticModel`) as a discrete scheme of :func:`sgdsde.simulate`:
+    ``dt`` is the learning rate η, one driver step is ``model.sgd_step``, the samples γ_n
+    are counter-based normals of the run's seed, particles and step (the model's stream).
+    The SDE is ``LangevinSDE(model.landscape, temperature=0)``: the noise is the model's.
+    No strong order (not driven by Brownian increments); weak order 1 against the order-1
+    SME (Li, Tai & E, JMLR 2019).
+    """
+
+    name = "ModelSGD"
+    strong_order = math.nan
+    strong_order_additive = math.nan
+    weak_order = 1.0
+    grad_evals_per_step = 1
+    needs_euclidean = True
+
+    def __init__(self, model):
+        if not hasattr(model, "sgd_step"):
+            raise TypeError(f"model must have sgd_step(x, n, lr, noise), got {type(model).__name__}")
+        self.model = model
+
+    def check(self, sde) -> None:
+        super().check(sde)
+        if sde.landscape is not self.model.landscape:
+            raise ValueError("ModelSGD runs on its model's own landscape: "
+                             "LangevinSDE(model.landscape, temperature=0)")
+        if sde.temperature != 0.0:
+            raise ValueError("ModelSGD draws its noise from the model: give the SDE temperature=0")
+
+    def step(self, sde, state, n, dt, noise):
+        state.x = self.model.sgd_step(state.x, n, dt, noise)
+        state.n_grad_evals += 1
+
+    def __repr__(self):
+        return f"ModelSGD({self.model!r})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.model is self.model
+
+    def __hash__(self):
+        return hash((type(self).__name__, id(self.model)))
+
+
+def _run_model_sgd(model, x, lr, n_steps, seed, record_every, particle_offset, extra) -> Trajectory:
+    """An ensemble of the model's SGD runs through the driver, recording the loss ``"loss"``."""
+    traj = simulate(LangevinSDE(model.landscape, temperature=0.0), ModelSGD(model), x, dt=lr,
+                    n_steps=n_steps, seed=seed, backend="numba", progress=False,
+                    particle_offset=int(particle_offset) or None,
+                    save=SaveAt(every=record_every, observables={"loss": "energy"}))
+    return Trajectory(ts=traj.ts, steps=traj.steps, observables=traj.observables, final=traj.final,
+                      final_velocity=None, step=traj.step, stats=traj.stats,
+                      settings={**traj.settings, **extra})
