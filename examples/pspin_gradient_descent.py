@@ -61,7 +61,7 @@ def main(argv=None):
     print("    N | " + " | ".join(f"gap at t = {t:g} (± SE)" for t in checkpoints))
     gaps = {t: [] for t in checkpoints}
     for n in sizes:
-        dtype = np.float32 if n >= 500 else np.float64  # float32 halves the 8 GB of N = 1000
+        dtype = np.float32 if n >= 500 else np.float64  # float32 halves the bytes streamed per step
         ts, e = descend(n, m, t1, dt, seed=n, dtype=dtype)
         gap = e - e_th
         line = left.plot(ts[1:], gap.mean(axis=1)[1:], label=f"N = {n}")[0]
