@@ -8,12 +8,14 @@ al. 2019) is estimated pooled over all coordinates, per coordinate, and, as a co
 pooled over Gaussian samples with the same per-coordinate scales
 (:mod:`sgdsde.studies.gradient_noise`).
 
-Measured at full size (1797 digits, one hidden layer of 32 tanh units, d = 2410, 5000
-steps): see the README's example list for the numbers; in short the noise scale grows by
-two orders of magnitude as the loss falls (the SNR of a batch of 16 falls from about 0.6
-to about 0.01), the pooled α̂ sits near the Gaussian control (≈ 1.7) early — pooling
-coordinates of different scales alone makes Gaussian noise look heavy-tailed — while each
-coordinate's α̂ starts at 2 and drifts down late in training, when a few poorly fitted
+Measured at full size (1797 digits, one hidden layer of 32 tanh units, d = 2410 of which
+2314 have noise, 5000 steps to training accuracy 0.998): B_simple grows from 28.7 to 2693
+as the loss falls from 2.30 to 0.028, so the SNR of a batch of 16 falls from 0.56 to
+0.0059.  At initialisation the pooled α̂ = 1.585 ± 0.008 looks heavy-tailed, but Gaussian
+noise with the same per-coordinate scales, pooled, gives 1.665 ± 0.009, and the median
+coordinate has α̂ = 1.96 (10–90 %: 1.42–2.24): most of the "heavy tail" is the pooling.
+Late in training the coordinates themselves become heavy-tailed (median 1.42, 10–90 %:
+1.13–1.63 at step 5000; pooled 1.363 ± 0.006, control 1.607), when a few poorly fitted
 examples dominate the per-example gradients.
 
     python examples/gradient_noise_digits.py            # a minute or two

@@ -17,6 +17,7 @@ _os.environ.setdefault("KMP_BLOCKTIME", "0")
 from . import backends as backends  # noqa: E402
 from . import fokker_planck as fokker_planck  # noqa: E402
 from . import generalisation as generalisation  # noqa: E402
+from . import geometry as geometry  # noqa: E402
 from . import integrators as integrators  # noqa: E402
 from . import labelled as labelled  # noqa: E402
 from . import landscapes as landscapes  # noqa: E402
