@@ -131,3 +131,33 @@ def test_fingerprint_of_a_large_array_is_sampled_but_sees_its_shape_and_values()
     other[0] = 1.0  # index 0 is always in the strided sample
     assert fingerprint(big) != fingerprint(other)
     assert fingerprint(big) != fingerprint(np.zeros(_fingerprint.FULL_ARRAY + 11))
+
+
+def test_every_public_seed_defaults_to_none_or_zero():
+    """The library-wide seed policy (sgdsde.random): seed=None is a fresh OS seed, estimators
+    default to seed=0; no public function or class invents another default."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import sgdsde
+
+    found, other = 0, []
+    for info in pkgutil.walk_packages(sgdsde.__path__, "sgdsde."):
+        if any(part.startswith("_") for part in info.name.split(".")) or "cupy" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name, None)
+            if inspect.isclass(obj):
+                functions = [v for v in vars(obj).values() if inspect.isfunction(v)]
+            else:
+                functions = [obj] if inspect.isfunction(obj) else []
+            for fn in functions:
+                p = inspect.signature(fn).parameters.get("seed")
+                if p is None or p.default is inspect.Parameter.empty:
+                    continue
+                found += 1
+                if p.default is not None and p.default != 0:
+                    other.append(f"{info.name}.{name}: seed={p.default!r}")
+    assert found > 10 and not other, other

@@ -49,6 +49,10 @@ def test_string_method_error_bar_covers_its_distance_to_the_saddle(muller_brown_
         assert err <= 1.2 * path.barrier_error
         assert abs(path.peak_energy - cp.energy[4]) < err
     assert err < 5e-3  # 31 images
+    # the default step, 1/λ_max from Lanczos at three images, converges as fast
+    default = string_method(mb, cp.x[0], cp.x[2], n_images=31, tol=1e-5)
+    assert default.converged and default.n_iterations < 1000
+    assert abs(default.peak_energy - cp.energy[4]) <= default.barrier_error
 
 
 def test_paths_on_the_sphere_find_an_index_one_saddle_of_the_pspin_model():

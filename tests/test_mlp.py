@@ -199,3 +199,14 @@ def test_output_gradients_are_the_rows_of_the_output_jacobian():
     np.testing.assert_allclose(jac, fd, atol=1e-7)  # central differences, error O(eps²) + 1e-10
     with pytest.raises(ValueError, match="output must be an integer in"):
         net.per_example_output_grads(theta, batch, output=2)
+
+
+def test_any_memory_layout_of_theta_gives_the_same_gradient():
+    net = NETS["mixed_mse_deep"]
+    theta = _theta(net, 13, m=3)
+    fortran = np.asfortranarray(theta)
+    strided = np.repeat(theta, 2, axis=1)[:, ::2]
+    for other in (fortran, strided):
+        np.testing.assert_array_equal(net.grad(other), net.grad(theta))
+        np.testing.assert_array_equal(net.weighted_grad(other, 0.5, [1, 2]),
+                                      net.weighted_grad(theta, 0.5, [1, 2]))

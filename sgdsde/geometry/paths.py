@@ -377,6 +377,20 @@ def _redistribute(images, sphere: Sphere | None):
     return sphere.retract(new) if sphere is not None else new
 
 
+def _largest_curvature(landscape, images) -> float | None:
+    """Largest Hessian eigenvalue at the end points and the middle image (Lanczos), or None
+    when the landscape has no Hessian-vector products."""
+    from .hessian import extreme_eigenpairs
+
+    idx = sorted({0, images.shape[0] // 2, images.shape[0] - 1})
+    try:
+        top = [extreme_eigenpairs(landscape, images[i], k=1, tol=1e-3).values[0] for i in idx]
+    except (NotImplementedError, ValueError, RuntimeError):
+        return None
+    top = max(top)
+    return float(top) if np.isfinite(top) and top > 0 else None
+
+
 def string_method(landscape: Landscape, start, end, *, n_images: int = 33, initial=None,
                   step: float | None = None, tol: float = 1e-6, max_iter: int = 50000) -> MinimumEnergyPath:
     """Minimum-energy path by the simplified string method (E, Ren & Vanden-Eijnden 2007).
@@ -393,7 +407,9 @@ def string_method(landscape: Landscape, start, end, *, n_images: int = 33, initi
         Initial string (default: straight line or great circle).
     step : float, optional
         Δt of the gradient step (length² per energy); it must stay below 2/λ_max of the
-        Hessian along the path.  Default: 1 % of a segment for the most-pushed image.
+        Hessian along the path.  Default: 1/λ_max, the largest (Riemannian) Hessian eigenvalue
+        at the end points and the middle image (Lanczos); for a landscape without
+        Hessian-vector products, 1 % of a segment for the most-pushed image.
     tol : float
         Stop when the largest image displacement per unit Δt (the normal force left after
         reparametrisation) is below ``tol``, > 0.
@@ -410,8 +426,12 @@ def string_method(landscape: Landscape, start, end, *, n_images: int = 33, initi
     sphere = landscape.manifold if isinstance(landscape.manifold, Sphere) else None
     seg = _arclength(images)[-1] / (images.shape[0] - 1)
     _, g = chain.evaluate(images[1:-1])
-    dt = _positive(step, "step") if step is not None else \
-        0.01 * seg / max(float(np.linalg.norm(g, axis=1).max()), 1e-300)
+    if step is not None:
+        dt = _positive(step, "step")
+    else:
+        curvature = _largest_curvature(landscape, images)
+        push = max(float(np.linalg.norm(g, axis=1).max()), 1e-300)
+        dt = 1.0 / curvature if curvature else 0.01 * seg / push
     move = np.inf
     for it in range(1, max_iter + 1):
         if it > 1:

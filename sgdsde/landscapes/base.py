@@ -13,6 +13,12 @@ gradient in :mod:`sgdsde.landscapes._toy_numba` and a float64 parameter vector
 ``fused_params``, so an integrator kernel can compute the whole step of one particle in
 registers.  Heavy landscapes (p-spin, networks) leave ``fused_kind = None`` and are run
 through their batched, GEMM-shaped ``grad`` instead.
+
+DESIGN — to add a landscape kernel: give the pointwise gradient and energy a new kind in
+``_toy_numba.py`` (lanes of 64 particles) and ``sgdsde/_cuda/toy.cuh``, return that kind and
+the parameter vector from the class; every integrator's fused kernel then runs on it, and
+the backend-agreement tests compare it with the batched ``grad``.  Landscapes sit below
+the integrators and backends and never import them (``tests/test_imports.py``).
 """
 
 from __future__ import annotations

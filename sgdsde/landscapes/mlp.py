@@ -322,7 +322,7 @@ class MLP(EmpiricalRisk):
     def _weighted_grad(self, theta, x, y, w):
         weights, hs, pre, d1s, _, o = self._forward(theta, x, order=1)
         delta_o = w[:, :, None] * self._output_loss(o, y)[1]  # (M, b, k)
-        out = np.empty_like(theta)  # written in place, block by block: no concatenation
+        out = np.empty(theta.shape, dtype=theta.dtype)  # C order: its blocks are views, written in place
         blocks = self.unflatten(out)
         for layer, (delta, h) in enumerate(self._backward(weights, hs, d1s, delta_o)):
             np.matmul(delta.transpose(0, 2, 1), h, out=blocks[2 * layer])

@@ -195,7 +195,10 @@ def signal_to_noise(landscape: EmpiricalRisk, theta, idx=None, *, batch_size: in
     """Signal-to-noise ratios of a batch-of-B gradient: per coordinate and overall.
 
     ``SNR_j = B ḡ_j² / (Σ₁)_jj`` and ``SNR = B |ḡ|² / Tr Σ₁`` (module docstring), sampling
-    with replacement.  The overall ratio is ``B / B_simple``.
+    with replacement.  The overall ratio is ``B / B_simple``: exact on the whole data set,
+    and on a sample of examples its standard error is ``SNR · SE(B_simple)/B_simple`` with
+    SE(B_simple) from :func:`simple_noise_scale` (the signal is debiased the same way).  The
+    per-coordinate ratios are plug-in estimates (not debiased), for ranking coordinates.
 
     Returns
     -------
