@@ -24,10 +24,10 @@ The finite-N study of issue 17 (N up to 2048, >= 4 disorder samples from N = 512
 
 needs 5.4 GiB at N = 2048 (packed float32 couplings, ``SphericalPSpin.memory_needed``) and
 about 3000 gradients of 16 particles per sample (two temperatures, steps dt and 2 dt).
-Estimated cost from the kernel's measured 0.126 ns per entry and particle (float32, one core;
-benchmarks/RESULTS.md): about 1.5 s per gradient at N = 2048 and 0.18 s at N = 1024 on two
-idle cores, so about 5 h for the four N = 2048 samples and 6 h in all; on the shared machine
-where one gradient at N = 2048 took 17.6 s it would be days.  Use ``--cache`` so that an
+Estimated cost from the gradients measured on two quiet cores (benchmarks/RESULTS.md):
+1.40 s at N = 2048 and 0.26 s at N = 1024, so about 4.7 h for the four N = 2048 samples,
+0.9 h for N = 1024 and about 6 h in all; on the shared machine under load, where one gradient
+at N = 2048 took 17.6 s, it would be days.  Use ``--cache`` so that an
 interrupted study resumes.
 """
 

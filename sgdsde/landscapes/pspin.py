@@ -63,15 +63,14 @@ __all__ = ["SphericalPSpin", "MixedSphericalPSpin", "available_memory_bytes", "m
 PATHS = ("auto", "packed", "dense")
 DEFAULT_WORKSPACE_BYTES = 512 * 2**20  # outer products of one chunk of particles (dense path)
 #: ``path="auto"`` uses the dense GEMM for clouds of at least this many particles, and only where
-#: the dense tensor takes at most AUTO_DENSE_MAX_BYTES (it stays in cache: N <= 161 in float32
-#: and N <= 128 in float64 for p = 3).  Measured by ``benchmarks/pspin.py`` (p = 3, 2 loaded
-#: cores, benchmarks/RESULTS.md): at N = 128, M = 16 float32 the GEMM took 1.4 ms against 21 ms
-#: for the packed stream, whose rows (about N/3 entries) are too short to amortise their setup;
-#: at N = 256 the stream was faster at every M from 1 to 256 (56 against 358 ms at M = 16), and
-#: at N = 1024, M = 16 it took 2.0 s against 31 s.  One particle reads the tensor once on
-#: either path, so the packed stream (a sixth of the bytes) is kept there.
-AUTO_DENSE_MIN_PARTICLES = 4
-AUTO_DENSE_MAX_BYTES = 16 * 2**20
+#: the dense tensor takes at most AUTO_DENSE_MAX_BYTES (N <= 256 in float32, N <= 203 in
+#: float64 for p = 3).  Measured by ``benchmarks/pspin.py`` (p = 3, 2 cores at load ≈ 1,
+#: benchmarks/RESULTS.md), dense time ÷ packed time: M = 16: 0.64 (N = 64), 0.44 (N = 128),
+#: 0.73 (N = 256) in float32, 0.87, 1.01, 1.82 in float64; M = 64 and 256: 0.3-0.8 up to
+#: N = 256 in float32 and N = 128 in float64, 1.1-1.3 at N = 256 float64; M <= 4: 0.8-3.6
+#: (the packed stream reads a sixth of the bytes); N = 1024, M = 16 float32: 1.64.
+AUTO_DENSE_MIN_PARTICLES = 16
+AUTO_DENSE_MAX_BYTES = 64 * 2**20
 
 
 def available_memory_bytes() -> int | None:
