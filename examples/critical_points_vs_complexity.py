@@ -14,14 +14,16 @@
    100), each shifted by its centre −p·u, against the semicircle of radius 2 sqrt(p(p − 1));
    and the lower edge of the spectrum along gradient descent, which reaches ≈ 0 (marginality).
 
-What it found (full size, 150 N random + 200 N descent starts per draw): the counts by index
-agree with the exact expectation within 3 standard errors for every N up to 11; the discovery
-curves are flat (under one new point per draw in the second half of the starts) up to N = 8
-and still rising from N = 9 (3 new points per draw at N = 9, 11 at N = 10, 80 at N = 12); at
-N = 12 the missing points show in the counts (index 2 and N − 3 are 4.8 SE short).  So with
-this budget the enumeration stops being complete at N = 9, and the shortfall exceeds the error
-bars of 50 draws at N = 12.  At N = 100 the spectra at critical points follow the semicircle;
-gradient descent ends at u ≈ −1.56 with the lower edge of the bulk at −0.15 (radius 4.9).
+What it found (full size, 150 N random + 200 N descent starts per draw; the packed couplings of
+issue 17): the counts by index agree with the exact expectation within 3 standard errors for
+every N up to 10 (at N = 11 one index is 3.1 SE off); the discovery curves are flat (under one
+new point per draw in the second half of the starts) up to N = 8 and still rising from N = 9 (3
+new points per draw at N = 9, 12 at N = 10, 82 at N = 12); at N = 12 the missing points show in
+the counts (618 found against 642 expected; indices 2 and N − 3 are short, the worst by 5.6
+SE).  So with this budget the enumeration stops being complete at N = 9, and the shortfall
+exceeds the error bars of 50 draws at N = 11-12.  At N = 100 the spectra at critical points
+follow the semicircle; gradient descent ends at u ≈ −1.54 with the lower edge of the bulk at
+−0.18 (radius 4.9).
 
     python examples/critical_points_vs_complexity.py            # full size (about 7 minutes)
     python examples/critical_points_vs_complexity.py --smoke    # tiny, for the test suite
