@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import json
 import os
 import signal
 import sys
@@ -117,20 +118,29 @@ def test_killed_worker_loses_no_finished_point_and_failures_are_reported(client,
     assert done == sorted(str(k) for k in range(8) if k != 5)
 
 
-def _wait_until_idle(marks, store, quiet=1.0, timeout=60.0):
-    """Wait until no new mark or stored point appears for ``quiet`` seconds.
+def _wait_until_started_points_are_stored(marks, store, quiet=1.0, timeout=120.0):
+    """Wait until every point that started (left a mark) has stored its result, and no new
+    point has started for ``quiet`` seconds.
 
     Tasks that were running when the sweep was interrupted are cancelled but finish on
-    their workers (a running Python function cannot be stopped), storing their point.
+    their workers (a running Python function cannot be stopped), storing their point.  A
+    quiet period alone is not enough: on a loaded machine one point can take longer than it.
     """
+    def started():
+        return {m.name.split("-")[0] for m in marks.iterdir()}
+
+    def stored():
+        return {str(json.loads(f.read_text())["params"]["temperature"]) for f in store.glob("*.json")}
+
     seen, since, deadline = None, time.monotonic(), time.monotonic() + timeout
     while time.monotonic() < deadline:
-        now = (len(list(marks.iterdir())), len(list(store.glob("*.json"))))
+        now = started()
         if now != seen:
             seen, since = now, time.monotonic()
-        elif time.monotonic() - since > quiet:
+        elif time.monotonic() - since > quiet and now <= stored():
             return
         time.sleep(0.05)
+    raise AssertionError(f"points {sorted(started() - stored())} started but never stored")
 
 
 def test_interrupted_sweep_resumes_without_recomputing(client, tmp_path):
@@ -153,7 +163,7 @@ def test_interrupted_sweep_resumes_without_recomputing(client, tmp_path):
     first = sweep(double_well_study, points, client=client, seed=5, store=store, progress=False)
     watcher.join()
     assert first.interrupted and 3 <= np.sum(first.status == "ok") < len(points)
-    _wait_until_idle(marks, store)
+    _wait_until_started_points_are_stored(marks, store)
     stored = len(list(store.glob("*.json")))
     calls_before = len(list(marks.iterdir()))
     assert stored < len(points)
