@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, markdown_table, record  # noqa: E402
 
 import sgdsde as sd  # noqa: E402
-from sgdsde._random_numba import LANES, fill_noise_lanes  # noqa: E402
+from sgdsde._random_numba import LANES, fill_noise_lanes, noise_scratch  # noqa: E402
 
 TEMPERATURE = 0.25
 DT = 1e-3
@@ -52,7 +52,7 @@ def draw_only(n_particles, dim, n_steps, seed):
         lo = gi * LANES
         n_lanes = min(LANES, n_particles - lo)
         buf = np.empty((dim, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        ctr = noise_scratch()
         acc = np.zeros(LANES)
         for n in range(0, n_steps, 4):
             fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), n_lanes, np.uint64(n >> 2), np.uint64(0))

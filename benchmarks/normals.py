@@ -34,7 +34,7 @@ from numba import njit, prange
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, markdown_table, record  # noqa: E402
 
-from sgdsde._random_numba import LANES, fill_noise_lanes, philox_lanes  # noqa: E402
+from sgdsde._random_numba import LANES, fill_noise_lanes, noise_scratch, philox_lanes  # noqa: E402
 from sgdsde.random import ZIGGURAT_K, ZIGGURAT_W  # noqa: E402
 
 _ZK = ZIGGURAT_K.copy()
@@ -60,7 +60,7 @@ def ziggurat_current(n_particles, n_steps, seed):
     for gi in prange((n_particles + LANES - 1) // LANES):
         lo = gi * LANES
         buf = np.empty((1, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        ctr = noise_scratch()
         acc = np.zeros(LANES)
         for n in range(0, n_steps, 4):
             fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), min(LANES, n_particles - lo),
@@ -81,7 +81,7 @@ def ziggurat_float32(n_particles, n_steps, seed):
         lo = gi * LANES
         buf = np.empty((1, 4, LANES))
         out = np.empty((4, LANES), np.float32)
-        ctr = np.empty((4, LANES), np.uint32)
+        ctr = noise_scratch()
         acc = np.zeros(LANES, np.float32)
         for n in range(0, n_steps, 4):
             fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), min(LANES, n_particles - lo),

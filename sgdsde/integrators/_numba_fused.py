@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._random_numba import LANES, fill_noise_lanes, uniform_at
+from .._random_numba import LANES, fill_noise_lanes, noise_scratch, uniform_at
 from ..landscapes._toy_numba import lanes_energy, lanes_grad
 from ..random import STREAM_ACCEPT, STREAM_NOISE
 
@@ -121,8 +121,9 @@ def _open_group(x, diverged, gi):
 
 @njit(cache=True, inline="always")
 def _noise_buffers(d):
-    """Normals of one Philox block ``(d, 4, LANES)`` and the counters' scratch ``(4, LANES)``."""
-    return np.empty((d, 4, LANES)), np.empty((4, LANES), np.uint32)
+    """Normals of one Philox block ``(d, 4, LANES)`` and the generator's scratch
+    (:func:`sgdsde._random_numba.noise_scratch`)."""
+    return np.empty((d, 4, LANES)), noise_scratch()
 
 
 @njit(cache=True, inline="always")
@@ -335,7 +336,7 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     block = np.uint64(step >> 2)
     s = step & 3
-    ctr = np.empty((4, LANES), np.uint32)
+    ctr = noise_scratch()
     for gi in range(noise.shape[0]):
         lo = gi * LANES
         ng = min(LANES, m_particles - lo)
