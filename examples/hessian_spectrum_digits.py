@@ -14,10 +14,9 @@ Sagun et al. (arXiv:1706.04454).  A measurement: the count is printed as found.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def train(n_examples, classes, n_steps, seed=0):
@@ -89,14 +88,8 @@ def outlier_panel(ax, n_examples, n_steps, ks):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
@@ -106,11 +99,7 @@ def main(argv=None):
     else:
         density_panel(ax1, n_examples=1000, n_steps=4000, n_lanczos=80, n_vectors=8)
         outlier_panel(ax2, n_examples=None, n_steps=4000, ks=[2, 3, 4, 5, 6, 8, 10])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("hessian_spectrum_digits_smoke.png" if args.smoke else "hessian_spectrum_digits.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "hessian_spectrum_digits", args.smoke)
 
 
 if __name__ == "__main__":
