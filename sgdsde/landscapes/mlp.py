@@ -30,14 +30,16 @@ Speed of the gradient (the hot path of SGD): at width 64 a matrix product does 1
 per activation entry, while the pass around it touches every entry several times (bias,
 activation, its derivative, the back-propagated signal).  :meth:`MLP.weighted_grad`
 therefore runs over blocks of about ``_BLOCK_ROWS`` = 1024 (particle, example) rows, so that
-a block's activations stay in a core's L2 cache from the forward to the backward pass, and
-it works in place in a few arrays allocated once per call: σ(a) and σ'(a) overwrite a, and
+a block's activations stay in cache from the forward to the backward pass, and it works
+in place in a few arrays allocated once per call: σ(a) and σ'(a) overwrite a, and
 the back-propagated signal overwrites the layer input its weight gradient has just used.
 The operations and their order are those of the generic pass (``_forward``, ``_backward``),
 so the result is the same to the bit whatever the block size.  With M = 256 networks
-64 → 64 → 64 → 10 on batches of 64 this took ReLU from 37–49 % of the bare GEMM rate to
-about 80 % (``benchmarks/mlp.py``); with tanh, ``np.tanh`` itself (scalar libm in float64,
-about 13 ns an entry) costs most of what remains.
+64 → 64 → 64 → 10 on batches of 64 this took the gradient from 37–49 % of the rate of its
+bare GEMMs to 71–87 % with ReLU and from 32–37 % to 45–60 % with tanh
+(``benchmarks/mlp.py``, benchmarks/RESULTS.md).  What remains with tanh is ``np.tanh``
+itself: about 13 ns an entry in float64 on the benchmark's machine, against about 8 ns an
+entry for a 64-wide product, so the two tanh layers cost as much as all eight products.
 """
 
 from __future__ import annotations
@@ -132,10 +134,10 @@ _IN_PLACE = {"tanh": _tanh_in_place, "sigmoid": _sigmoid_in_place, "relu": _relu
              "linear": _linear_in_place, "step": _step_in_place}
 
 #: Rows (particles × examples) per block of the gradient pass: a 64-wide float64 layer of
-#: 1024 rows is 512 KiB, so a block's activations stay in a core's L2 cache between the
-#: forward and the backward pass instead of streaming through memory (module docstring).
-#: Measured at M = 256, b = 64: 512 to 4096 rows are within the noise of each other, 16384
-#: rows (the whole cloud at once) is 20-30 % slower.
+#: 1024 rows is 512 KiB, so a block's few arrays stay in cache (L2, L3) between the forward
+#: and the backward pass instead of the whole cloud's streaming through memory (module
+#: docstring).  Measured at M = 256, b = 64: 512 to 4096 rows are within the noise of each
+#: other, 16384 rows (the whole cloud at once) is 20-30 % slower.
 _BLOCK_ROWS = 1024
 
 _LOSSES = ("cross_entropy", "mse")
