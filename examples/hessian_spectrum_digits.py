@@ -18,10 +18,9 @@ f = 0.2 and f = 0.01; the outliers are counted by
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def train(n_examples, classes, n_steps, seed=0):
@@ -113,14 +112,8 @@ def outlier_panel(ax, ks, seeds, fractions, width):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
@@ -130,11 +123,7 @@ def main(argv=None):
     else:
         density_panel(ax1, n_examples=1000, n_steps=4000, n_lanczos=80, n_vectors=8)
         outlier_panel(ax2, ks=[2, 4, 6, 8, 10], seeds=[0, 1, 2], fractions=[0.2, 0.01], width=64)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("hessian_spectrum_digits_smoke.png" if args.smoke else "hessian_spectrum_digits.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "hessian_spectrum_digits", args.smoke)
 
 
 if __name__ == "__main__":

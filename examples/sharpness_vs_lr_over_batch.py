@@ -13,10 +13,9 @@ whether endpoints at larger η/B are flatter.  Each point is a task of one
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 N_EXAMPLES = {"smoke": 100, "full": 500}
 
@@ -40,14 +39,8 @@ def _digits_network(n):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.geometry import sharpness_sweep
@@ -83,11 +76,7 @@ def main(argv=None):
     ax2.set(xscale="log", yscale="log", xlabel="η/B", ylabel="Tr H at the endpoint (Hutch++ ± SE)",
             title=f"digits MLP 64-16-10, n = {N_EXAMPLES['smoke' if args.smoke else 'full']}")
     ax1.legend(frameon=False, fontsize=8)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("sharpness_vs_lr_over_batch_smoke.png" if args.smoke else "sharpness_vs_lr_over_batch.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "sharpness_vs_lr_over_batch", args.smoke)
 
 
 if __name__ == "__main__":
