@@ -12,7 +12,7 @@ of the batch, no flattening.  The ratio yardstick/sgdsde is the fraction of the 
 rate the library reaches (target of issue 18: ≥ 50 %).  float64 and float32.
 
 The library runs its pass over blocks of particles that fit in cache
-(``sgdsde.landscapes.mlp._BLOCK_ROWS``), and a 64-wide product is itself faster on operands
+(``sgdsde.landscapes.mlp._BLOCK_ENTRIES``), and a 64-wide product is itself faster on operands
 in cache than streamed from memory.  So the table also gives a stricter yardstick: the same
 eight products done bare block by block, with the library's block size, into block-sized
 outputs.  The library's rate against it is the fraction of the best GEMM rate reached.
@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, record  # noqa: E402
 
-from sgdsde.landscapes.mlp import _BLOCK_ROWS, MLP  # noqa: E402
+from sgdsde.landscapes.mlp import MLP  # noqa: E402
 
 
 def bare_operands(m, batch, sizes, dtype, rng):
@@ -95,7 +95,7 @@ def run_case(m, batch, widths, activation, dtype, repeat):
     theta = net.init_params(m, seed=1, dtype=dtype)
     idx = rng.integers(0, n, size=(m, batch))
     operands = bare_operands(m, batch, net.layer_sizes, dtype, rng)
-    step = max(1, _BLOCK_ROWS // batch)  # the library's particles per block
+    step = net._particles_per_block(batch)  # the library's block size
     blocked = bare_operands(m, batch, net.layer_sizes, dtype, rng)
     blocked.update(pre=[a[:step] for a in blocked["pre"]], back=[b[:step] for b in blocked["back"]])
     sides = {"lib": lambda: net.batch_grad(theta, idx), "bare": lambda: bare_gemms(**operands),
@@ -109,7 +109,7 @@ def run_case(m, batch, widths, activation, dtype, repeat):
     sizes = net.layer_sizes
     macs = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
     flops = 2 * m * batch * (3 * macs - p * sizes[1])  # no back-propagation into the inputs
-    return net.dim, {name: float(np.median(t)) for name, t in times.items()}, flops
+    return net.dim, {name: float(np.median(t)) for name, t in times.items()}, flops, step
 
 
 def main(argv=None):
@@ -128,7 +128,7 @@ def main(argv=None):
         for run in range(1, args.runs + 1):
             for activation in ("relu", "tanh"):
                 for dtype in (np.float64, np.float32):
-                    d, t, flops = run_case(m, batch, widths, activation, dtype, repeat)
+                    d, t, flops, step = run_case(m, batch, widths, activation, dtype, repeat)
                     rows.append([run, activation, np.dtype(dtype).name, d,
                                  *(f"{t[side] * 1e3:.2f}" for side in ("lib", "bare", "blocked")),
                                  *(f"{flops / t[side] / 1e9:.2f}" for side in ("lib", "bare", "blocked")),
@@ -140,7 +140,7 @@ def main(argv=None):
                             "blocked GFLOP/s", "sgdsde / bare rate", "sgdsde / blocked rate"], rows)
     body = (f"M = {m} networks (64 → {widths[0]} → {widths[1]} → 10, cross-entropy), each on its own "
             f"batch of {batch}; median of {repeat} repeats, the library and the two bare yardsticks "
-            f"timed alternately; blocks of {max(1, _BLOCK_ROWS // batch)} particles; one BLAS thread "
+            f"timed alternately; blocks of {step} particles; one BLAS thread "
             f"on every side; {args.runs} independent run(s).  Load "
             f"average (1, 5, 15 min) {', '.join(f'{v:.1f}' for v in load_before)} before and "
             f"{', '.join(f'{v:.1f}' for v in load_after)} after (other processes share the cores).\n\n"

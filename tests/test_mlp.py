@@ -238,6 +238,6 @@ def test_blocked_in_place_gradient_is_the_generic_pass_bit_for_bit(name, dtype, 
         w = rng.normal(size=(5, x.shape[-2])).astype(dtype)
         expected = _generic_weighted_grad(net, theta, x, y, w)
         assert expected.dtype == dtype and np.any(expected != 0)
-        for rows in (1, 12, 10**6):
-            monkeypatch.setattr(mlp_module, "_BLOCK_ROWS", rows)
+        for rows in (1, 12, 10**6):  # (particle, example) rows per block
+            monkeypatch.setattr(mlp_module, "_BLOCK_ENTRIES", rows * max(net.layer_sizes))
             np.testing.assert_array_equal(net.weighted_grad(theta, w, idx), expected)

@@ -29,7 +29,7 @@ derivative is zero almost everywhere, so that no gradient reaches the weights be
 Speed of the gradient (the hot path of SGD): at width 64 a matrix product does 128 flops
 per activation entry, while the pass around it touches every entry several times (bias,
 activation, its derivative, the back-propagated signal).  :meth:`MLP.weighted_grad`
-therefore runs over blocks of about ``_BLOCK_ROWS`` = 1024 (particle, example) rows, so that
+therefore runs over blocks of particles (1024 (particle, example) rows at width 64), so that
 a block's activations stay in cache from the forward to the backward pass, and it works
 in place in a few arrays allocated once per call: σ(a) and σ'(a) overwrite a, and
 the back-propagated signal overwrites the layer input its weight gradient has just used.
@@ -133,12 +133,14 @@ def _step_in_place(a, slope):
 _IN_PLACE = {"tanh": _tanh_in_place, "sigmoid": _sigmoid_in_place, "relu": _relu_in_place,
              "linear": _linear_in_place, "step": _step_in_place}
 
-#: Rows (particles × examples) per block of the gradient pass: a 64-wide float64 layer of
-#: 1024 rows is 512 KiB, so a block's few arrays stay in cache (L2, L3) between the forward
-#: and the backward pass instead of the whole cloud's streaming through memory (module
-#: docstring).  Measured at M = 256, b = 64: 512 to 4096 rows are within the noise of each
-#: other, 16384 rows (the whole cloud at once) is 20-30 % slower.
-_BLOCK_ROWS = 1024
+#: Activation entries (particles × examples × widest layer) per block of the gradient
+#: pass: 1024 rows of a 64-wide layer, 512 KiB in float64, so a block's few arrays stay in
+#: cache (L2, L3) between the forward and the backward pass instead of the whole cloud's
+#: streaming through memory (module docstring).  Measured at M = 256, b = 64, width 64:
+#: 512 to 4096 rows are within the noise of each other, 16384 rows (the whole cloud at
+#: once) is 20-30 % slower.  Narrow networks get more rows per block, so that NumPy's
+#: per-call overhead stays small against the work of a block.
+_BLOCK_ENTRIES = 1024 * 64
 
 _LOSSES = ("cross_entropy", "mse")
 
@@ -385,7 +387,7 @@ class MLP(EmpiricalRisk):
         parts = self.unflatten(theta)
         out = np.empty(theta.shape, dtype=theta.dtype)  # C order: its blocks are views, written in place
         grads = self.unflatten(out)
-        step = max(1, _BLOCK_ROWS // b)
+        step = self._particles_per_block(b)
         work = self._work_arrays(min(step, m), b, theta.dtype)
         shared = x.ndim == 2  # one batch (b, p) for the whole cloud, or one each (M, b, p)
         for start in range(0, m, step):
@@ -394,6 +396,10 @@ class MLP(EmpiricalRisk):
                              y if shared else y[block], w[block],
                              [grad[block] for grad in grads], work)
         return out
+
+    def _particles_per_block(self, b: int) -> int:
+        """Particles per block of :meth:`weighted_grad` on batches of b (``_BLOCK_ENTRIES``)."""
+        return max(1, _BLOCK_ENTRIES // (b * max(self.layer_sizes)))
 
     def _work_arrays(self, m, b, dtype):
         """Per hidden layer l: h_l (then δ_l) and σ'(a_l), each (m, b, n_l); the output (m, b, k)."""
