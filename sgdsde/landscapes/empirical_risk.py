@@ -196,8 +196,9 @@ class EmpiricalRisk(Landscape):
         """``g + λ θ``, or g itself when λ = 0.
 
         Skipping the zero term spares the product and the sum, two passes over the (M, d)
-        cloud per gradient: about 5 % of a batched MLP gradient (benchmarks/mlp.py).  g is
-        not written in place: a model hook may return a read-only array (JAX).
+        cloud per gradient: 3.8 ms (float64) of the 90-120 ms of a batched MLP gradient in
+        benchmarks/mlp.py.  g is not written in place: a model hook may return a read-only
+        array (JAX).
         """
         return g + self.weight_decay * theta if self.weight_decay else g
 

@@ -29,16 +29,16 @@ derivative is zero almost everywhere, so that no gradient reaches the weights be
 Speed of the gradient (the hot path of SGD): at width 64 a matrix product does 128 flops
 per activation entry, while the pass around it touches every entry several times (bias,
 activation, its derivative, the back-propagated signal).  :meth:`MLP.weighted_grad`
-therefore runs over blocks of particles (1024 (particle, example) rows at width 64), so that
-a block's activations stay in cache from the forward to the backward pass, and it works
-in place in a few arrays allocated once per call: σ(a) and σ'(a) overwrite a, and
-the back-propagated signal overwrites the layer input its weight gradient has just used.
+therefore runs over blocks of particles (1024 particle-example rows at width 64), so that a
+block's activations stay in cache from the forward to the backward pass, and it works in a
+few arrays allocated once per call: σ(a) overwrites a, σ'(a) fills a second array, and the
+back-propagated signal overwrites the layer input whose weight gradient has just used it.
 The operations and their order are those of the generic pass (``_forward``, ``_backward``),
 so the result is the same to the bit whatever the block size.  With M = 256 networks
 64 → 64 → 64 → 10 on batches of 64 this took the gradient from 37–49 % of the rate of its
-bare GEMMs to 71–87 % with ReLU and from 32–37 % to 45–60 % with tanh
+bare GEMMs to 70–87 % with ReLU and from 32–37 % to 45–60 % with tanh
 (``benchmarks/mlp.py``, benchmarks/RESULTS.md).  What remains with tanh is ``np.tanh``
-itself: about 13 ns an entry in float64 on the benchmark's machine, against about 8 ns an
+itself: 13–15 ns an entry in float64 on the benchmark's machine, against about 8 ns an
 entry for a 64-wide product, so the two tanh layers cost as much as all eight products.
 """
 
