@@ -52,6 +52,14 @@ def _fill_counters(ctr, first, block):
         ctr[3, j] = np.uint32(first + j)
 
 
+@njit(cache=True, inline="always")
+def _philox_words(ctr, first, block, seed):
+    """The 4 x LANES Philox words of particles ``first, …, first + LANES − 1`` at counter block
+    ``block`` (component 0, stream 0) under key ``seed``, written into ``ctr``."""
+    _fill_counters(ctr, first, block)
+    philox_lanes(ctr, 0, np.uint64(seed) & np.uint64(0xFFFFFFFF), np.uint64(seed) >> np.uint64(32))
+
+
 @njit(cache=True, parallel=True)
 def ziggurat_current(n_particles, n_steps, seed):
     k0 = np.uint64(seed) & np.uint64(0xFFFFFFFF)
@@ -104,8 +112,7 @@ def ziggurat_fast_path_only(n_particles, n_steps, seed):
         ctr = np.empty((4, LANES), np.uint32)
         acc = np.zeros(LANES, np.float32)
         for n in range(0, n_steps, 4):
-            _fill_counters(ctr, lo, n >> 2)
-            philox_lanes(ctr, 0, np.uint64(seed) & np.uint64(0xFFFFFFFF), np.uint64(seed) >> np.uint64(32))
+            _philox_words(ctr, lo, n >> 2, seed)
             for s in range(4):
                 for j in range(LANES):
                     w = ctr[s, j]
@@ -124,8 +131,7 @@ def box_muller(n_particles, n_steps, seed):
         ctr = np.empty((4, LANES), np.uint32)
         acc = np.zeros(LANES)
         for n in range(0, n_steps, 4):
-            _fill_counters(ctr, lo, n >> 2)
-            philox_lanes(ctr, 0, np.uint64(seed) & np.uint64(0xFFFFFFFF), np.uint64(seed) >> np.uint64(32))
+            _philox_words(ctr, lo, n >> 2, seed)
             for s in range(0, 4, 2):
                 for j in range(LANES):
                     u1 = (np.float64(ctr[s, j]) + 0.5) * 2.0**-32
@@ -144,8 +150,7 @@ def philox_bits_only(n_particles, n_steps, seed):
         ctr = np.empty((4, LANES), np.uint32)
         acc = np.zeros(LANES, np.float32)
         for n in range(0, n_steps, 4):
-            _fill_counters(ctr, lo, n >> 2)
-            philox_lanes(ctr, 0, np.uint64(seed) & np.uint64(0xFFFFFFFF), np.uint64(seed) >> np.uint64(32))
+            _philox_words(ctr, lo, n >> 2, seed)
             for s in range(4):
                 for j in range(LANES):
                     acc[j] += np.float32(ctr[s, j])

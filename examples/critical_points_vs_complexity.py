@@ -31,12 +31,12 @@ follow the semicircle; gradient descent ends at u ≈ −1.54 with the lower edg
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import time
-from pathlib import Path
 
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 P = 3
 
@@ -79,14 +79,8 @@ def enumerate_draws(n, n_draws, n_random, n_descent, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.integrators import EulerMaruyama
@@ -261,11 +255,8 @@ def main(argv=None):
     inset.tick_params(labelsize=6)
     ax.legend(frameon=False, fontsize=7, loc="upper left")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"critical_points_vs_complexity{'_smoke' if args.smoke else ''}.png"
-    fig.savefig(path, dpi=120)
-    print(f"wrote {path} in {time.perf_counter() - t_start:.1f} s")
+    save_figure(fig, args.out, "critical_points_vs_complexity", args.smoke)
+    print(f"done in {time.perf_counter() - t_start:.1f} s")
     return rows
 
 

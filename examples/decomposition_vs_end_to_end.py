@@ -25,21 +25,14 @@ to 0.99 while the fourth is still at 0.50 after 6000 steps (mean 0.87).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.measure.gradient_stats import signal_to_noise
@@ -110,12 +103,7 @@ def main(argv=None):
     for ax in (ax_s, ax_a):
         ax.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "decomposition_vs_end_to_end"
-    path = out / (f"{name}_smoke.png" if args.smoke else f"{name}.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "decomposition_vs_end_to_end", args.smoke)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ Run ``python examples/double_well_fokker_planck.py [--smoke] [--out DIR]``.
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -33,6 +31,7 @@ from sgdsde.fokker_planck import (  # noqa: E402
     evolve,
     plot_density_vs_cloud,
 )
+from sgdsde.plot import example_arguments, save_figure  # noqa: E402
 from sgdsde.random import STREAM_USER, normals  # noqa: E402
 
 TEMPERATURE = 0.5
@@ -40,12 +39,8 @@ START_MEAN, START_SD = -1.0, 0.2
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny run (seconds), used by the tests")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures",
-                        help="directory for the figure (default examples/figures/)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__,
+                             add_options=lambda parser: parser.add_argument("--seed", type=int, default=0))
 
     if args.smoke:
         n_particles, n_cells, dt, times, every = 2_000, 200, 2e-3, (0.0, 0.5, 1.0, 2.0), 250
@@ -105,10 +100,7 @@ def main(argv=None) -> int:
     axes[2].legend(frameon=False)
     axes[2].set_title("(c) agreement within sampling noise")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / ("double_well_fokker_planck" + ("_smoke" if args.smoke else "") + ".png")
-    fig.savefig(path, dpi=130)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "double_well_fokker_planck", args.smoke, dpi=130)
     return 0 if agree else 1
 
 

@@ -14,21 +14,14 @@ non-monotonically, once the edge is reached.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.geometry import fraction_near_edge, sharpness_along_gd
@@ -57,11 +50,7 @@ def main(argv=None):
                                                       f"d = {net.dim}")
     ax1.legend(frameon=False, fontsize=8)
     ax2.set(xlabel="step", ylabel="training loss")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("edge_of_stability_smoke.png" if args.smoke else "edge_of_stability.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "edge_of_stability", args.smoke)
 
 
 if __name__ == "__main__":

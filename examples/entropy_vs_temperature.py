@@ -27,11 +27,10 @@ margin that grows as T → 0, where the cloud is two narrow, distant bumps.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 from scipy import integrate
+
+from sgdsde.plot import example_arguments, save_figure
 
 BARRIER, STIFFNESS, DT = 1.0, 1.0, 0.01
 
@@ -89,14 +88,8 @@ def estimate(cloud, energy, temperature, n_split=8):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     if args.smoke:
@@ -156,12 +149,7 @@ def main(argv=None):
 
     fig.suptitle(f"Double well h(x²−1)² + κy²/2, h = {BARRIER}, κ = {STIFFNESS}: cloud of {n_particles} "
                  "particles vs exact Boltzmann values", fontsize=10)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("entropy_vs_temperature" + ("_smoke" if args.smoke else "") + ".png")
-    fig.savefig(path, dpi=130)
-    print(f"figure: {path}")
-    return path
+    return save_figure(fig, args.out, "entropy_vs_temperature", args.smoke, dpi=130)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,9 @@ The figure divides out the predicted η/B dependence, so a collapse is a flat li
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def stationary_cloud(loss, star, start_cov, lr, batch, n_particles, relax, seed):
@@ -42,14 +41,8 @@ def stationary_cloud(loss, star, start_cov, lr, batch, n_particles, relax, seed)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.landscapes.networks import LinearRegression
@@ -134,11 +127,7 @@ def main(argv=None):
         ax.set_ylim(bottom, top + 0.35 * (top - bottom))  # room for the legend above the data
         ax.legend(frameon=False, fontsize=8, ncol=2, loc="upper center")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("eta_over_b_collapse_smoke.png" if args.smoke else "eta_over_b_collapse.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "eta_over_b_collapse", args.smoke)
 
 
 if __name__ == "__main__":

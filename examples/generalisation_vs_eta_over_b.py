@@ -14,21 +14,14 @@ arXiv:1609.04836) and the temperature T = η/(2B) of the README's conventions
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.generalisation.sharpness import eta_over_b_sweep
@@ -80,12 +73,7 @@ def main(argv=None):
     for ax in (ax1, ax2, ax3):
         ax.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "generalisation_vs_eta_over_b"
-    path = out / (f"{name}_smoke.png" if args.smoke else f"{name}.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "generalisation_vs_eta_over_b", args.smoke)
 
 
 if __name__ == "__main__":

@@ -26,21 +26,14 @@ Needs scikit-learn (the optional extra ``digits``).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.landscapes.mlp import MLP
@@ -119,11 +112,7 @@ def main(argv=None):
                 title=f"per-coordinate α̂ ({snaps[-1].alpha_per_coordinate.size} noisy coordinates)")
     ax_hist.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("gradient_noise_digits_smoke.png" if args.smoke else "gradient_noise_digits.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "gradient_noise_digits", args.smoke)
 
 
 if __name__ == "__main__":

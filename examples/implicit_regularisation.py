@@ -16,10 +16,9 @@ linearisation at θ₀ that is closest to θ₀, relative to how far that interp
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def least_squares_panel(ax, n_steps):
@@ -94,14 +93,8 @@ def network_panel(ax, widths, n_inits, n_steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
@@ -111,11 +104,7 @@ def main(argv=None):
     else:
         least_squares_panel(ax1, n_steps=3000)
         network_panel(ax2, widths=[8, 32, 128, 512], n_inits=8, n_steps=20000)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("implicit_regularisation_smoke.png" if args.smoke else "implicit_regularisation.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "implicit_regularisation", args.smoke)
 
 
 if __name__ == "__main__":

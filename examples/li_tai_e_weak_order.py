@@ -23,10 +23,9 @@ against the exact SGD formula (the z column).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 H = np.array([[1.5, 0.5], [0.5, 1.5]])  # eigenvalues 1 and 2
 X0 = np.array([3.0, -1.0])
@@ -44,14 +43,8 @@ def simulated_expectation(model, lr, n_particles, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.sgd.exact import GaussianQuadraticModel
@@ -117,11 +110,7 @@ def main(argv=None):
             title=rf"$\eta = {eta:g}$, $x_0 = ({X0[0]:g}, {X0[1]:g})$")
     ax2.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("li_tai_e_weak_order_smoke.png" if args.smoke else "li_tai_e_weak_order.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "li_tai_e_weak_order", args.smoke)
 
 
 if __name__ == "__main__":

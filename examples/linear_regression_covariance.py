@@ -20,21 +20,14 @@ of the estimation noise, sqrt(Σ_ij Var(δ_i δ_j)/M) / |Σ|.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.landscapes.networks import LinearRegression
@@ -103,12 +96,7 @@ def main(argv=None):
             title=rf"entries at $\eta = {etas[-1]:g}$")
     ax2.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "linear_regression_covariance"
-    path = out / (f"{name}_smoke.png" if args.smoke else f"{name}.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "linear_regression_covariance", args.smoke)
 
 
 if __name__ == "__main__":

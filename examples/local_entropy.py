@@ -17,10 +17,9 @@ endpoints of SGD and of Entropy-SGD compared by sharpness λ_max (Lanczos) and t
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def toy_free_energy_panel(ax, n_steps, points):
@@ -116,14 +115,8 @@ def digits_panel(ax, n_train, n_runs, sgd_steps, outer_steps, inner_steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
@@ -135,11 +128,7 @@ def main(argv=None):
         toy_free_energy_panel(axes[0], n_steps=3000, points=9)
         toy_dynamics_panel(axes[1], n_runs=16, n_outer=60, inner_steps=400)
         digits_panel(axes[2], n_train=500, n_runs=4, sgd_steps=3000, outer_steps=700, inner_steps=20)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("local_entropy_smoke.png" if args.smoke else "local_entropy.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "local_entropy", args.smoke)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ end losses, mean ± SE over pairs (Draxler et al., ICML 2018; Garipov et al., Ne
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def muller_brown_panel(ax, n_images):
@@ -120,14 +119,8 @@ def network_panel(ax, n_examples, n_pairs, n_steps, n_images, max_iter):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
@@ -139,11 +132,7 @@ def main(argv=None):
         muller_brown_panel(axes[0], n_images=15)
         pspin_panel(axes[1], sizes=[32, 64, 128], n_starts=16, n_images=11)
         network_panel(axes[2], n_examples=500, n_pairs=4, n_steps=3000, n_images=9, max_iter=3000)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("minimum_energy_paths_smoke.png" if args.smoke else "minimum_energy_paths.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "minimum_energy_paths", args.smoke)
 
 
 if __name__ == "__main__":

@@ -15,23 +15,16 @@ Neyshabur & Zhang (ICML 2018, arXiv:1802.05296), as the 10 % quantile over input
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 EPSILON, INJECT_AT = 0.1, 1
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.generalisation.noise_stability import layer_cushion, noise_attenuation
@@ -86,11 +79,7 @@ def main(argv=None):
     ax2.set_xticks(np.arange(1, n_layers + 1))
     ax2.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("noise_stability_smoke.png" if args.smoke else "noise_stability.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "noise_stability", args.smoke)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,14 @@ Euler–Maruyama gives T / (k(1 − kh/2)), Leimkuhler–Matthews and BAOAB give
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     import sgdsde as sd
@@ -39,8 +32,6 @@ def main(argv=None):
     t1 = 2.0 if args.smoke else 6.0
     x0 = np.tile([2.0, 1.0], (m, 1))
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 
     # left: relaxation of the stiff-direction variance, EM at two steps vs exact
@@ -84,9 +75,7 @@ def main(argv=None):
     right.set(xlabel="step h", ylabel=r"stationary Var $x_{\rm stiff}$ / (T/k)",
               title=f"Invariant-measure error, {m} particles")
     right.legend(frameon=False, fontsize=8)
-    path = out / ("ou_quadratic_smoke.png" if args.smoke else "ou_quadratic.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure written to {path}")
+    save_figure(fig, args.out, "ou_quadratic", args.smoke)
 
 
 if __name__ == "__main__":

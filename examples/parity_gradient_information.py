@@ -24,21 +24,14 @@ from chance to 0.85), and at d = 30 it stays at 0.50 ± 0.01 throughout.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.landscapes.mlp import MLP
@@ -100,12 +93,7 @@ def main(argv=None):
              title="SGD, B = 64, η = 0.05, 128 ReLU (band: 4 runs)")
     ax_a.legend(frameon=False, fontsize=9)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "parity_gradient_information"
-    path = out / (f"{name}_smoke.png" if args.smoke else f"{name}.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "parity_gradient_information", args.smoke)
 
 
 if __name__ == "__main__":

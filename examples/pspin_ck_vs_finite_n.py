@@ -33,7 +33,6 @@ interrupted study resumes.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from pathlib import Path
@@ -46,6 +45,7 @@ import numpy as np  # noqa: E402
 
 from sgdsde.integrators import EulerMaruyama  # noqa: E402
 from sgdsde.landscapes.pspin import SphericalPSpin  # noqa: E402
+from sgdsde.plot import example_parser, save_figure  # noqa: E402
 from sgdsde.save import SaveAt  # noqa: E402
 from sgdsde.sde import LangevinSDE  # noqa: E402
 from sgdsde.simulate import simulate  # noqa: E402
@@ -183,9 +183,7 @@ def run_size(n, n_samples, args, seed, solutions):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes and times (seconds)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
+    parser = example_parser(__doc__, script=__file__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.2])
     parser.add_argument("--particles", type=int, default=16, help="particles per disorder sample")
@@ -215,7 +213,6 @@ def main(argv=None):
         args.samples = args.samples * len(args.sizes)
     if len(args.samples) != len(args.sizes) or min(args.samples) < 1:
         parser.error("--samples takes one count >= 1, or one per size")
-    args.out.mkdir(parents=True, exist_ok=True)
 
     xi = PSpinCovariance.pure(3)
     fig, axes = plt.subplots(len(args.temperatures), 3, figsize=(16, 4.2 * len(args.temperatures)),
@@ -301,9 +298,7 @@ def main(argv=None):
         ax.legend(fontsize=8)
     fig.suptitle("Spherical 3-spin Langevin dynamics: finite N against the exact N → ∞ (CK) curves")
     fig.tight_layout()
-    path = args.out / ("pspin_ck_vs_finite_n_smoke.png" if args.smoke else "pspin_ck_vs_finite_n.png")
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    save_figure(fig, args.out, "pspin_ck_vs_finite_n", args.smoke, dpi=110)
 
 
 if __name__ == "__main__":

@@ -12,23 +12,20 @@ right: the late-time energy against T with the paramagnetic line, T_d and T_s.
 
 from __future__ import annotations
 
-import argparse
 import math
-from pathlib import Path
 
 import numpy as np
 
+from sgdsde.plot import example_arguments, save_figure
+
+
+def _options(parser):
+    parser.add_argument("--n", type=int, default=160, help="number of spins N")
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    parser.add_argument("--n", type=int, default=160, help="number of spins N")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__, add_options=_options)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     import sgdsde as sd
@@ -49,8 +46,6 @@ def main(argv=None):
     model = SphericalPSpin(n, 3, seed=1)
     x0 = model.manifold.random(m, n, seed=2)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     colors = plt.cm.coolwarm(np.linspace(0, 1, len(ratios)))
     late = []
@@ -94,9 +89,7 @@ def main(argv=None):
     right.set(xlabel="temperature T", ylabel="energy per spin", ylim=(-1.85, -0.45),
               title=f"Late-time energy (one coupling draw, {m} particles ± SE)")
     right.legend(frameon=False, fontsize=8, loc="center right")
-    path = out / f"pspin_energy_vs_temperature{'_smoke' if args.smoke else ''}.png"
-    fig.savefig(path, dpi=130)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "pspin_energy_vs_temperature", args.smoke, dpi=130)
 
 
 if __name__ == "__main__":

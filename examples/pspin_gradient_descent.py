@@ -12,11 +12,11 @@ each N (mean over particles ± SE) and draws the gap against time and against N.
 
 from __future__ import annotations
 
-import argparse
 import math
-from pathlib import Path
 
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def descend(n: int, m: int, t1: float, dt: float, seed: int, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -32,17 +32,14 @@ def descend(n: int, m: int, t1: float, dt: float, seed: int, dtype) -> tuple[np.
     return traj.ts, traj.observables["e"].astype(np.float64)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
+def _options(parser):
     parser.add_argument("--sizes", type=int, nargs="+", help="numbers of spins N (default 128 256 512 1000)")
     parser.add_argument("--particles", type=int, default=8, help="random starts per N")
-    args = parser.parse_args(argv)
 
-    import matplotlib
 
-    matplotlib.use("Agg")
+def main(argv=None):
+    args = example_arguments(__doc__, argv, script=__file__, add_options=_options)
+
     import matplotlib.pyplot as plt
 
     from sgdsde.theory.pspin import ground_state_energy, threshold_energy
@@ -53,8 +50,6 @@ def main(argv=None):
     checkpoints = [t for t in (10.0, 100.0) if t <= t1]
     e_th, e_0 = threshold_energy(3), ground_state_energy(3)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     print(f"threshold -E_inf = {e_th:.6f}, ground state -E_0 = {e_0:.6f}; gradient descent dt = {dt}, "
           f"{m} particles")
@@ -91,9 +86,7 @@ def main(argv=None):
     right.set_xticks(sizes, [str(n) for n in sizes])
     right.minorticks_off()
     right.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    path = out / ("pspin_gradient_descent_smoke.png" if args.smoke else "pspin_gradient_descent.png")
-    fig.savefig(path, dpi=130)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "pspin_gradient_descent", args.smoke, dpi=130)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ Needs the optional extra ``distributed`` (``pip install 'sgdsde[distributed]'``)
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
-from pathlib import Path
 
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def final_energy(seed, temperature, n, coupling_seed, n_particles, t1, dt):
@@ -35,14 +35,8 @@ def final_energy(seed, temperature, n, coupling_seed, n_particles, t1, dt):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde._extras import require
@@ -68,8 +62,6 @@ def main(argv=None):
 
     t = result.column("temperature")
     e = result.column("energy")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     for s in draws:
         sel = result.column("coupling_seed") == s
@@ -81,9 +73,8 @@ def main(argv=None):
     ax.axvline(t_d, color="0.5", ls=":", label=r"$T_d$")
     ax.set(xlabel="temperature T", ylabel="energy per spin", title="3-spin spherical model (ABC units)")
     ax.legend(frameon=False, fontsize=8)
-    path = out / ("pspin_temperature_sweep_smoke.png" if args.smoke else "pspin_temperature_sweep.png")
-    fig.savefig(path, dpi=120)
-    print(f"{len(result.params)} points, figure written to {path}")
+    print(f"{len(result.params)} points")
+    save_figure(fig, args.out, "pspin_temperature_sweep", args.smoke)
     for row in result.to_records():
         temperature = row["temperature"]
         if temperature > t_d:  # the paramagnet is the N -> infinity state only above T_d

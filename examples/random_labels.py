@@ -14,23 +14,16 @@ Right: test accuracy on 797 held-out digits when the training set is first fitte
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 RHOS = (0.0, 0.2, 0.5, 0.8, 1.0)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.generalisation.random_labels import corrupt_labels, random_pixels, train_to_fit
@@ -87,11 +80,7 @@ def main(argv=None):
     ax2.set_title("time to memorise")
     ax3.set_title("generalisation (dotted: chance)")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("random_labels_smoke.png" if args.smoke else "random_labels.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "random_labels", args.smoke)
 
 
 if __name__ == "__main__":

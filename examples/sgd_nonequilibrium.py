@@ -21,10 +21,9 @@ where the asymmetry must vanish (:mod:`sgdsde.generalisation.nonequilibrium`).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 LR, BATCH, WEIGHT_DECAY, TOP = 0.1, 10, 1e-3, 4
 LAGS = (1, 2, 5, 10, 20)
@@ -46,14 +45,8 @@ def per_run_chi2(z, n_blocks):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde import LangevinSDE, SaveAt, simulate
@@ -130,11 +123,7 @@ def main(argv=None):
             title=f"currents in the top-{TOP} noise directions (1 = none)")
     ax2.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("sgd_nonequilibrium_smoke.png" if args.smoke else "sgd_nonequilibrium.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "sgd_nonequilibrium", args.smoke)
 
 
 if __name__ == "__main__":

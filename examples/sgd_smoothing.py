@@ -26,21 +26,14 @@ stationary cloud widens with the noise: it measures the spread, not trapping.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.landscapes.toy import Rugged
@@ -103,11 +96,7 @@ def main(argv=None):
     ax_p.legend(lines[0] + more[0], lines[1] + more[1], frameon=False, fontsize=8, loc="center right")
     ax_p.set_title("escape from the ripples")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("sgd_smoothing_smoke.png" if args.smoke else "sgd_smoothing.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "sgd_smoothing", args.smoke)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,9 @@ still converge.  Right: the weak errors at small η, slopes 1 and 2.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+
+from sgdsde.plot import example_arguments, save_figure
 
 H = np.array([[1.5, 0.5], [0.5, 1.5]])  # eigenvalues 1 and 2
 X0 = np.array([3.0, -1.0])
@@ -26,14 +25,8 @@ T_FINAL = 2.0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "figures"), help="folder of the figure")
-    args = parser.parse_args(argv)
+    args = example_arguments(__doc__, argv, script=__file__)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sgdsde.sgd.exact import MultiplicativeQuadraticModel
@@ -102,11 +95,7 @@ def main(argv=None):
     ax2.xaxis.set_minor_formatter(plt.NullFormatter())
     ax2.legend(frameon=False, fontsize=8)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("sme_multiplicative_noise_smoke.png" if args.smoke else "sme_multiplicative_noise.png")
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+    save_figure(fig, args.out, "sme_multiplicative_noise", args.smoke)
 
 
 if __name__ == "__main__":

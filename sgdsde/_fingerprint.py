@@ -3,7 +3,8 @@
 ``fingerprint(sde)`` hashes (SHA-256) a canonical walk of the object: its type, and for
 every attribute its value — NumPy arrays by dtype, shape and bytes (a strided sample of the
 bytes beyond :data:`FULL_ARRAY` elements), numbers by their exact
-``repr``, containers element by element, functions by qualified name and code, other
+``repr``, containers element by element, classes by qualified name (before any array test:
+a class may carry ``__array__``, ``shape`` and ``dtype``), functions by qualified name and code, other
 objects by their type and attributes, recursively.  Attributes whose name contains
 ``cache`` are skipped (values filled lazily while a run goes on), an object met twice is
 hashed once, and objects of installed third-party packages (a JAX function, ...) are
@@ -66,6 +67,9 @@ def _feed(digest, obj, depth: int, seen: set) -> None:
     if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, np.generic)):
         put(f"{type(obj).__name__}:{obj!r};".encode())
         return
+    if isinstance(obj, type):  # before the array tests: a class may carry __array__, shape, dtype
+        put(f"type:{obj.__module__}.{obj.__qualname__};".encode())
+        return
     if isinstance(obj, np.ndarray):
         put(f"ndarray:{obj.dtype.str}:{obj.shape};".encode())
         a = np.ascontiguousarray(_sample(obj))
@@ -96,9 +100,6 @@ def _feed(digest, obj, depth: int, seen: set) -> None:
         if code is not None:
             put(code.co_code)
             put(repr(code.co_consts).encode())
-        return
-    if isinstance(obj, type):
-        put(f"type:{obj.__module__}.{obj.__qualname__};".encode())
         return
     if id(obj) in seen:
         put(b"<seen>")

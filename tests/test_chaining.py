@@ -123,6 +123,29 @@ def test_fingerprint_sees_arrays_numbers_and_nesting():
     assert fingerprint({"a": 1}) != fingerprint({"a": 1.0})
 
 
+def test_fingerprint_of_a_class_is_its_name_even_if_it_looks_like_an_array():
+    # a class whose metaclass has __array__ (and a generic repr), and which carries shape and
+    # dtype class attributes, passes the array-like test; it must still be hashed as a class,
+    # by its qualified name, not as np.asarray(cls) (a 0-d object array hashed by its repr, the
+    # same for every class of this metaclass)
+    class ArrayLikeMeta(type):
+        def __array__(cls, dtype=None, copy=None):
+            return np.zeros(2)
+
+        def __repr__(cls):
+            return "<array-like class>"
+
+    class First(metaclass=ArrayLikeMeta):
+        shape, dtype = (2,), np.dtype(np.float64)
+
+    class Second(metaclass=ArrayLikeMeta):
+        shape, dtype = (2,), np.dtype(np.float64)
+
+    assert fingerprint(First) != fingerprint(Second)
+    assert fingerprint(First) != fingerprint(np.zeros(2))
+    assert fingerprint({"model": First}) == fingerprint({"model": First})
+
+
 def test_fingerprint_of_a_large_array_is_sampled_but_sees_its_shape_and_values():
     from sgdsde import _fingerprint
 

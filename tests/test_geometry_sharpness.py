@@ -64,3 +64,27 @@ def test_sharpness_sweep_needs_exactly_one_duration():
         sharpness_sweep(_least_squares, [0.1], [4])
     with pytest.raises(ValueError, match="sde_time must be a finite number > 0"):
         sharpness_sweep(_least_squares, [0.1], [4], sde_time=-1.0)
+
+
+def test_sharpness_sweep_from_a_given_start_with_replicas():
+    pytest.importorskip("distributed")
+    from sgdsde.geometry.sharpness import sharpness_sweep
+
+    net = _least_squares()
+    h = net.hessian(np.zeros((1, 60)))[0]
+    g0 = net.grad(np.zeros((1, 60)))[0]
+    minimiser = np.linalg.solve(h, -g0)  # f is quadratic: θ* = −H⁻¹ ∇f(0)
+    # one step of size 1e-9 from θ* moves f by O(η²|∇f_B|²) ≈ 1e-16: the endpoint loss is f(θ*),
+    # far below f(0), so the runs did start at `start`; three replicas per point, own seeds
+    res = sharpness_sweep(_least_squares, [1e-9], [4], n_steps=1, n_trace_products=12, seed=0,
+                          start=minimiser, n_replicas=3)
+    assert list(res.status) == ["ok"] * 3, res.errors
+    assert sorted(p["replica"] for p in res.params) == [0, 1, 2]
+    f_min = net.energy(minimiser[None])[0]
+    np.testing.assert_allclose(res.column("loss"), f_min, rtol=1e-9)
+    assert f_min < 0.5 * net.energy(np.zeros((1, 60)))[0]
+    assert len({float(t) for t in res.column("trace")}) == 3  # replicas draw their own probes
+    with pytest.raises(ValueError, match=r"start must be a finite vector of shape \(60,\)"):
+        sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, start=np.zeros(59))
+    with pytest.raises(ValueError, match="n_replicas must be an integer >= 1"):
+        sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, n_replicas=0)

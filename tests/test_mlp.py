@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sgdsde.landscapes import mlp as mlp_module
 from sgdsde.landscapes.mlp import ACTIVATIONS, MLP, TwoLayerMLP
 
 N_EXAMPLES, N_FEATURES = 17, 3
@@ -210,3 +211,33 @@ def test_any_memory_layout_of_theta_gives_the_same_gradient():
         np.testing.assert_array_equal(net.grad(other), net.grad(theta))
         np.testing.assert_array_equal(net.weighted_grad(other, 0.5, [1, 2]),
                                       net.weighted_grad(theta, 0.5, [1, 2]))
+
+
+def _generic_weighted_grad(net, theta, x, y, w):
+    """The weighted gradient by the generic forward and backward passes, on the whole cloud at once."""
+    weights, hs, _, d1s, _, o = net._forward(theta, x, order=1)
+    delta_o = w[:, :, None] * net._output_loss(o, y)[1]
+    parts = []
+    for delta, h in net._backward(weights, hs, d1s, delta_o):
+        parts += [np.matmul(delta.transpose(0, 2, 1), h), delta.sum(axis=1)]
+    return net.flatten(parts)
+
+
+@pytest.mark.parametrize("name", [*sorted(NETS), "step_ce"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_in_place_gradient_is_the_generic_pass_bit_for_bit(name, dtype, monkeypatch):
+    # weighted_grad runs block by block over the particles with in-place activations
+    # (MLP._grad_block): the same operations in the same order as _forward/_backward, so the
+    # same bits whatever the block size (one particle per block, blocks of 2, 2, 1, or one
+    # block), for one batch shared by the cloud and for a batch per particle.
+    net = NETS.get(name) or MLP(_x(), np.arange(N_EXAMPLES) % 2, widths=[4, 3], activation="step")
+    theta = _theta(net, 14, m=5).astype(dtype)
+    rng = np.random.default_rng(15)
+    for idx in (None, rng.integers(0, N_EXAMPLES, 6), rng.integers(0, N_EXAMPLES, (5, 6))):
+        x, y = net._batch(idx, 5, theta.dtype)
+        w = rng.normal(size=(5, x.shape[-2])).astype(dtype)
+        expected = _generic_weighted_grad(net, theta, x, y, w)
+        assert expected.dtype == dtype and np.any(expected != 0)
+        for rows in (1, 12, 10**6):  # (particle, example) rows per block
+            monkeypatch.setattr(mlp_module, "_BLOCK_ENTRIES", rows * max(net.layer_sizes))
+            np.testing.assert_array_equal(net.weighted_grad(theta, w, idx), expected)

@@ -113,8 +113,9 @@ class DensityEvolution:
         p(t) at the cell centres.
     observables : dict of str to ndarray
         Each of shape (n_times,); see :func:`density_observables`.
-    stationary : ndarray, shape grid.shape
-        p_∞, the reference of the KL.
+    stationary : ndarray, shape grid.shape, or None
+        p_∞, the reference of the KL; None when nothing was tracked (``track=False``), so that
+        a generator without a unique stationary state can still be evolved.
     grid : Grid
     stats : dict
         ``method``, ``dt``, ``n_steps``, ``n_factorizations``, ``wall_time`` (s).
@@ -123,7 +124,7 @@ class DensityEvolution:
     ts: np.ndarray
     densities: np.ndarray
     observables: dict
-    stationary: np.ndarray
+    stationary: np.ndarray | None
     grid: Grid
     stats: dict = field(default_factory=dict)
 
@@ -160,7 +161,8 @@ def evolve(fp: FokkerPlanck, p0, times, *, dt: float | None = None, method: str 
     method : {"implicit_euler", "expm"}
         Propagator (module docstring).
     track : bool
-        Compute the observables at every saved time.
+        Compute the observables at every saved time (this needs ``fp.stationary()``, the
+        reference of the KL; with ``track=False`` it is not computed).
 
     Returns
     -------
@@ -207,9 +209,10 @@ def evolve(fp: FokkerPlanck, p0, times, *, dt: float | None = None, method: str 
             out[i] = p
     wall = time.perf_counter() - start
     densities = out.reshape((ts.size, *grid.shape))
-    q = fp.stationary()
+    q = None  # p_∞ is only the reference of the tracked KL: not computed (nor required) otherwise
     observables = {}
     if track:
+        q = fp.stationary()
         rows = [density_observables(fp, d, q) for d in densities]
         observables = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     stats = {"method": method, "dt": dt, "n_steps": n_steps, "n_factorizations": n_factorizations,

@@ -1,5 +1,5 @@
 """Landscape geometry: Hessian spectra from Hessian-vector products, minimum-energy paths,
-local entropy, the edge of stability and sharpness sweeps (see each module)."""
+local entropy, outlier counts, the edge of stability and sharpness sweeps (see each module)."""
 
 from .edge_of_stability import SharpnessTrace as SharpnessTrace
 from .edge_of_stability import fraction_near_edge as fraction_near_edge
@@ -17,6 +17,8 @@ from .local_entropy import LocalFreeEnergy as LocalFreeEnergy
 from .local_entropy import entropy_sgd as entropy_sgd
 from .local_entropy import local_free_energy as local_free_energy
 from .local_entropy import local_free_energy_exact as local_free_energy_exact
+from .outliers import OutlierCount as OutlierCount
+from .outliers import count_outliers as count_outliers
 from .paths import MinimumEnergyPath as MinimumEnergyPath
 from .paths import nudged_elastic_band as nudged_elastic_band
 from .paths import straight_path as straight_path

@@ -62,21 +62,26 @@ def endpoint_sharpness(loss: Landscape, theta0, *, lr: float, batch_size: int, n
             "n_products": op.n_products}
 
 
-def _sharpness_study(seed: int, lr: float, batch_size: int, *, make_loss: Callable[[], Landscape],
-                     init_seed: int, n_steps: int | None, sde_time: float | None,
-                     n_trace_products: int) -> dict:
+def _sharpness_study(seed: int, lr: float, batch_size: int, replica: int = 0, *,
+                     make_loss: Callable[[], Landscape], init_seed: int, start: np.ndarray | None,
+                     n_steps: int | None, sde_time: float | None, n_trace_products: int) -> dict:
     loss = make_loss()
     if sde_time is not None:
         n_steps = max(1, int(round(sde_time / lr)))
-    theta0 = loss.init_params(1, seed=init_seed)[0] if hasattr(loss, "init_params") else np.zeros(loss.dim)
+    if start is not None:
+        theta0 = start
+    elif hasattr(loss, "init_params"):
+        theta0 = loss.init_params(1, seed=init_seed)[0]
+    else:
+        theta0 = np.zeros(loss.dim)
     return endpoint_sharpness(loss, theta0, lr=lr, batch_size=batch_size, n_steps=n_steps, seed=seed,
                               n_trace_products=n_trace_products)
 
 
 def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], batch_sizes: Sequence[int], *,
                     n_steps: int | None = None, sde_time: float | None = None, init_seed: int = 0,
-                    n_trace_products: int = 60, seed: int = 0, client=None,
-                    store=None, progress: bool = False):
+                    n_trace_products: int = 60, seed: int = 0, start=None, n_replicas: int = 1,
+                    client=None, store=None, progress: bool = False):
     """λ_max and Tr H of SGD endpoints over the grid ``lrs × batch_sizes``, as one Dask sweep.
 
     Parameters
@@ -95,6 +100,12 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
     init_seed, n_trace_products : int
     seed : int
         Root seed of the sweep (point i gets its own).
+    start : array_like, shape (d,), optional
+        Common initial weights of every point instead of ``init_params(seed=init_seed)``, e.g.
+        a sharp gradient-descent endpoint whose escape is under study.
+    n_replicas : int
+        Independent SGD runs (own batch seeds) per grid point, for ensemble standard errors;
+        the grid gains the key ``replica`` (0 … n_replicas − 1).
     client, store, progress
         As in :func:`sgdsde.distributed.sweep` (needs the extra ``distributed``).
 
@@ -113,8 +124,18 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
         sde_time = float(sde_time)
         if not (np.isfinite(sde_time) and sde_time > 0):
             raise ValueError(f"sde_time must be a finite number > 0, got {sde_time}")
-    study = functools.partial(_sharpness_study, make_loss=make_loss, init_seed=int(init_seed),
+    if isinstance(n_replicas, bool) or not isinstance(n_replicas, int | np.integer) or n_replicas < 1:
+        raise ValueError(f"n_replicas must be an integer >= 1, got {n_replicas!r}")
+    if start is not None:
+        start = np.asarray(start, dtype=np.float64)
+        dim = make_loss().dim
+        if start.shape != (dim,) or not np.all(np.isfinite(start)):
+            raise ValueError(f"start must be a finite vector of shape ({dim},) (the weights of "
+                             f"make_loss()), got shape {start.shape}")
+    study = functools.partial(_sharpness_study, make_loss=make_loss, init_seed=int(init_seed), start=start,
                               n_steps=None if n_steps is None else int(n_steps), sde_time=sde_time,
                               n_trace_products=int(n_trace_products))
     grid = {"lr": [float(v) for v in lrs], "batch_size": [int(b) for b in batch_sizes]}
+    if n_replicas > 1:
+        grid["replica"] = list(range(int(n_replicas)))
     return sweep(study, grid, client=client, seed=seed, store=store, progress=progress)

@@ -64,7 +64,65 @@ def _lr(lr):
     return lr
 
 
-class GaussianQuadraticModel:
+class _QuadraticModel:
+    """What both exactly solvable models share: f = ½ xᵀHx, its eigenbasis, the SME drift and
+    the SGD ensemble (one :meth:`sgd_step` of the subclass per step)."""
+
+    _algorithm = ""  # the "algorithm" entry of a run's stats
+
+    def __init__(self, hessian):
+        self.landscape = Quadratic(hessian)
+        self.hessian = self.landscape.matrix
+        self.dim = self.hessian.shape[0]
+        self.eigenvalues, self.eigenvectors = linalg.eigh(self.hessian)
+
+    def _coords(self, x0):
+        x0 = np.asarray(x0, dtype=np.float64)
+        if x0.shape != (self.dim,) or not np.all(np.isfinite(x0)):
+            raise ValueError(f"x0 must be a finite vector of length {self.dim}, got shape {x0.shape}")
+        return self.eigenvectors.T @ x0
+
+    def _sme_drift(self, lr: float, order: int) -> tuple[float, Quadratic]:
+        """The checked η and the SME's drift landscape: H (order 1) or H + ηH²/2 (order 2)."""
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        lr = _lr(lr)
+        h = self.hessian
+        return lr, (self.landscape if order == 1 else Quadratic(h + 0.5 * lr * h @ h))
+
+    def _run_stats(self, lr: float) -> dict:
+        return {"algorithm": self._algorithm, "lr": lr}
+
+    def run_sgd(self, x0, lr: float, n_steps: int, *, seed: int | None = None,
+                record_every: int = 1, particle_offset: int = 0) -> Trajectory:
+        """An ensemble of SGD runs of the model, one :meth:`sgd_step` per step.
+
+        Parameters
+        ----------
+        x0 : array_like, shape (M, d)
+            Starting points.
+        lr : float
+            η.
+        n_steps : int
+        seed : int, optional
+            Key of the counter-based γ_k (the model's own stream: :data:`STREAM_ONLINE_SAMPLES`
+            for the Gaussian model, ``STREAM_CURVATURE_SAMPLES`` for the multiplicative one).
+        record_every : int
+        particle_offset : int
+
+        Returns
+        -------
+        Trajectory
+            Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
+        """
+        lr = _lr(lr)
+        x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
+        n_steps, record_every = _steps_count(n_steps, record_every)
+        return _run_model_sgd(self, x, lr, n_steps, seed, record_every, particle_offset,
+                              self._run_stats(lr))
+
+
+class GaussianQuadraticModel(_QuadraticModel):
     """Li–Tai–E model 5.1: SGD on ``f_γ(x) = ½(x−γ)ᵀH(x−γ) − ½ Tr H``, γ ~ N(0, I).
 
     Parameters
@@ -83,17 +141,7 @@ class GaussianQuadraticModel:
     At t = kη the weak error |E f(x_k) − E f(X_t)| is O(η) for order 1, O(η²) for order 2.
     """
 
-    def __init__(self, hessian):
-        self.landscape = Quadratic(hessian)
-        self.hessian = self.landscape.matrix
-        self.dim = self.hessian.shape[0]
-        self.eigenvalues, self.eigenvectors = linalg.eigh(self.hessian)
-
-    def _coords(self, x0):
-        x0 = np.asarray(x0, dtype=np.float64)
-        if x0.shape != (self.dim,) or not np.all(np.isfinite(x0)):
-            raise ValueError(f"x0 must be a finite vector of length {self.dim}, got shape {x0.shape}")
-        return self.eigenvectors.T @ x0
+    _algorithm = "sgd (Gaussian quadratic model)"
 
     def expected_loss_sgd(self, x0, lr: float, steps) -> np.ndarray:
         """Exact E f(x_k) of SGD from x0 at the given step numbers, shape of ``steps``."""
@@ -122,42 +170,12 @@ class GaussianQuadraticModel:
 
     def sme(self, lr: float, order: int = 1) -> LangevinSDE:
         """The SME as a LangevinSDE: drift matrix H (order 1) or H + ηH²/2 (order 2), noise sqrt(η) H."""
-        if order not in (1, 2):
-            raise ValueError(f"order must be 1 or 2, got {order!r}")
-        lr = _lr(lr)
-        h = self.hessian
-        drift = self.landscape if order == 1 else Quadratic(h + 0.5 * lr * h @ h)
-        return LangevinSDE(drift, noise=MatrixNoise(math.sqrt(lr) * h))
-
-    def run_sgd(self, x0, lr: float, n_steps: int, *, seed: int | None = None,
-                record_every: int = 1, particle_offset: int = 0) -> Trajectory:
-        """An ensemble of SGD runs ``x_{k+1} = x_k − η H (x_k − γ_k)``, γ_k ~ N(0, I).
-
-        Parameters
-        ----------
-        x0 : array_like, shape (M, d)
-            Starting points.
-        lr : float
-            η.
-        n_steps : int
-        seed : int, optional
-            Key of the counter-based γ_k (stream :data:`STREAM_ONLINE_SAMPLES`).
-        record_every : int
-        particle_offset : int
-
-        Returns
-        -------
-        Trajectory
-            Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
-        """
-        lr = _lr(lr)
-        x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
-        n_steps, record_every = _steps_count(n_steps, record_every)
-        return _run_model_sgd(self, x, lr, n_steps, seed, record_every, particle_offset,
-                              {"algorithm": "sgd (Gaussian quadratic model)", "lr": lr})
+        lr, drift = self._sme_drift(lr, order)
+        return LangevinSDE(drift, noise=MatrixNoise(math.sqrt(lr) * self.hessian))
 
     def sgd_step(self, x: np.ndarray, n: int, lr: float, noise) -> np.ndarray:
-        """One SGD step of every run: ``x − η H (x − γ_n)`` with γ_n the normals of step n."""
+        """One SGD step of every run: ``x − η H (x − γ_n)`` with γ_n ~ N(0, I) the normals of step
+        n (stream :data:`STREAM_ONLINE_SAMPLES`)."""
         gamma = noise.normals(n, self.dim, STREAM_ONLINE_SAMPLES)
         return x - lr * ((x - gamma) @ self.hessian)
 
@@ -177,7 +195,7 @@ def _steps_count(n_steps, record_every):
     return int(n_steps), int(record_every)
 
 
-class MultiplicativeQuadraticModel:
+class MultiplicativeQuadraticModel(_QuadraticModel):
     """SGD with multiplicative noise: ``f_γ(x) = ½ Σ_i λ_i (1 + σγ_i)(q_iᵀx)²``, γ ~ N(0, I).
 
     The curvature of every eigen-direction (λ_i, q_i) of H fluctuates by a relative amount σ
@@ -216,11 +234,10 @@ class MultiplicativeQuadraticModel:
     the expansion in η behind the SMEs misses the η²σ²λ² term that decides stability.
     """
 
+    _algorithm = "sgd (multiplicative quadratic model)"
+
     def __init__(self, hessian, noise_scale: float = 1.0):
-        self.landscape = Quadratic(hessian)
-        self.hessian = self.landscape.matrix
-        self.dim = self.hessian.shape[0]
-        self.eigenvalues, self.eigenvectors = linalg.eigh(self.hessian)
+        super().__init__(hessian)
         if not np.all(self.eigenvalues > 0):
             raise ValueError(f"hessian must be positive definite, got eigenvalues {self.eigenvalues}")
         sigma = float(noise_scale)
@@ -228,11 +245,8 @@ class MultiplicativeQuadraticModel:
             raise ValueError(f"noise_scale must be a finite number > 0, got {noise_scale}")
         self.noise_scale = sigma
 
-    def _coords(self, x0):
-        x0 = np.asarray(x0, dtype=np.float64)
-        if x0.shape != (self.dim,) or not np.all(np.isfinite(x0)):
-            raise ValueError(f"x0 must be a finite vector of length {self.dim}, got shape {x0.shape}")
-        return self.eigenvectors.T @ x0
+    def _run_stats(self, lr: float) -> dict:
+        return {**super()._run_stats(lr), "noise_scale": self.noise_scale}
 
     def growth_factor_sgd(self, lr: float) -> np.ndarray:
         """ρ_i = E[(1 − ηλ_i(1 + σγ))²], the per-step factor of E c_i², shape (d,)."""
@@ -280,11 +294,8 @@ class MultiplicativeQuadraticModel:
 
         Noise ``B(x) = sqrt(η) σ Q diag(λ_i q_iᵀx)``, so that ``B Bᵀ = η Σ(x)``.
         """
-        if order not in (1, 2):
-            raise ValueError(f"order must be 1 or 2, got {order!r}")
-        lr = _lr(lr)
-        h, q, lam = self.hessian, self.eigenvectors, self.eigenvalues
-        drift = self.landscape if order == 1 else Quadratic(h + 0.5 * lr * h @ h)
+        lr, drift = self._sme_drift(lr, order)
+        q, lam = self.eigenvectors, self.eigenvalues
         scale = math.sqrt(lr) * self.noise_scale * lam
 
         def noise(x, xi):
@@ -292,36 +303,10 @@ class MultiplicativeQuadraticModel:
 
         return LangevinSDE(drift, noise=StateDependentNoise(noise, self.dim))
 
-    def run_sgd(self, x0, lr: float, n_steps: int, *, seed: int | None = None,
-                record_every: int = 1, particle_offset: int = 0) -> Trajectory:
-        """An ensemble of SGD runs ``x_{k+1} = x_k − η Q diag(λ(1 + σγ_k)) Qᵀ x_k``, γ_k ~ N(0, I).
-
-        Parameters
-        ----------
-        x0 : array_like, shape (M, d)
-            Starting points.
-        lr : float
-            η.
-        n_steps : int
-        seed : int, optional
-            Key of the counter-based γ_k (stream :data:`STREAM_CURVATURE_SAMPLES`).
-        record_every : int
-        particle_offset : int
-
-        Returns
-        -------
-        Trajectory
-            Observable ``"loss"`` (f = ½ xᵀHx per run), ``ts = k·η``.
-        """
-        lr = _lr(lr)
-        x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
-        n_steps, record_every = _steps_count(n_steps, record_every)
-        return _run_model_sgd(self, x, lr, n_steps, seed, record_every, particle_offset,
-                              {"algorithm": "sgd (multiplicative quadratic model)", "lr": lr,
-                               "noise_scale": self.noise_scale})
-
     def sgd_step(self, x: np.ndarray, n: int, lr: float, noise) -> np.ndarray:
-        """One SGD step of every run, in the eigenbasis: ``c ← c (1 − η λ (1 + σ γ_n))``."""
+        """One SGD step of every run, ``x_{k+1} = x_k − η Q diag(λ(1 + σγ_n)) Qᵀ x_k``, done in the
+        eigenbasis, ``c ← c (1 − η λ (1 + σ γ_n))``; γ_n ~ N(0, I) the normals of step n (stream
+        ``STREAM_CURVATURE_SAMPLES``)."""
         gamma = noise.normals(n, self.dim, STREAM_CURVATURE_SAMPLES)
         q = self.eigenvectors
         return ((x @ q) * (1.0 - lr * self.eigenvalues * (1.0 + self.noise_scale * gamma))) @ q.T
