@@ -28,8 +28,10 @@ import argparse
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -231,24 +233,43 @@ def main(argv=None):
         "Box–Muller from the same words (not bit-compatible)": lambda: box_muller(m, n, 7),
         "Philox bits only (floor of the cipher)": lambda: philox_bits_only(m, n, 7),
     }
-    times = {}
-    for name, fn in candidates.items():
+    for fn in candidates.values():
         fn()  # compile / load the cache
-        times[name] = best_time(fn, args.repeat)
-        print(f"{name}: {times[name] / count * 1e9:.3f} ns per normal", flush=True)
+    # Rounds interleave the candidates, so that a change of the machine's load hits them all;
+    # each candidate keeps its best wall time on all threads, and its best CPU time on one
+    # thread (time.process_time: the time slices other processes take do not count).
+    times = dict.fromkeys(candidates, math.inf)
+    cpu_times = dict.fromkeys(candidates, math.inf)
+    threads = numba.get_num_threads()
+    for _ in range(args.repeat):
+        for name, fn in candidates.items():
+            times[name] = min(times[name], best_time(fn, 1))
+        numba.set_num_threads(1)
+        for name, fn in candidates.items():
+            start = time.process_time()
+            fn()
+            cpu_times[name] = min(cpu_times[name], time.process_time() - start)
+        numba.set_num_threads(threads)
     rng = np.random.default_rng(7)
     numpy_name = "NumPy rng.standard_normal (one thread)"
     times[numpy_name] = best_time(lambda: rng.standard_normal(count), args.repeat)
+    cpu_times[numpy_name] = times[numpy_name]
+    for name in times:
+        print(f"{name}: {times[name] / count * 1e9:.3f} ns per normal", flush=True)
     totals = {ziggurat_current(m, n, 7), ziggurat_previous(m, n, 7)}
     if len(totals) != 1:
         raise AssertionError(f"current and previous generators disagree: {totals}")
     ref = times["ziggurat (current, float64)"]
-    rows = [[name, f"{t / count * 1e9:.3f}", f"{t / ref:.2f}"] for name, t in times.items()]
+    ref_cpu = cpu_times["ziggurat (current, float64)"]
+    rows = [[name, f"{t / count * 1e9:.3f}", f"{t / ref:.2f}", f"{cpu_times[name] / count * 1e9:.3f}",
+             f"{cpu_times[name] / ref_cpu:.2f}"] for name, t in times.items()]
     load_after = os.getloadavg()
     body = (f"{m} particles x {n} steps = {count:.1e} normals (case A of langevin_toy.py), best of "
-            f"{args.repeat}; load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
+            f"{args.repeat} interleaved rounds; load average {load_before[0]:.1f} before and "
+            f"{load_after[0]:.1f} after "
             "(the 2 cores are shared with other agents: ratios within this run are the reliable part).\n\n"
-            + markdown_table(["candidate", "ns per normal (wall, all threads)", "÷ current"], rows))
+            + markdown_table(["candidate", "ns per normal (wall, all threads)", "÷ current",
+                             "CPU ns per normal (one thread)", "÷ current"], rows))
     print(body)
     if args.record:
         record("Normal generator candidates (benchmarks/normals.py" + (" --quick)" if args.quick else ")"),

@@ -125,8 +125,9 @@ def _noise_buffers(x, d):
     generator's scratch (:func:`sgdsde._random_numba.noise_scratch`).
 
     A float32 cloud takes float32 normals: the reference's numbers for a float32 cloud
-    (``normals(...).astype(float32)``), and a generator writing float32 is faster
-    (``benchmarks/normals.py``: 0.76 of the float64 time in a loaded run).
+    (``normals(...).astype(float32)``), and a generator writing float32 is no slower
+    (``benchmarks/normals.py``, loaded 2-core box: 0.80 of the float64 wall time on two
+    threads, 0.97 of its CPU time on one; the Philox and the ziggurat's tables dominate).
     """
     return np.empty((d, 4, LANES), x.dtype), noise_scratch()
 
