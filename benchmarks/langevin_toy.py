@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, markdown_table, record  # noqa: E402
 
 import sgdsde as sd  # noqa: E402
-from sgdsde._random_numba import LANES, fill_noise_lanes  # noqa: E402
+from sgdsde._random_numba import LANES, fill_noise_lanes, noise_scratch  # noqa: E402
 
 TEMPERATURE = 0.25
 DT = 1e-3
@@ -52,7 +52,7 @@ def draw_only(n_particles, dim, n_steps, seed):
         lo = gi * LANES
         n_lanes = min(LANES, n_particles - lo)
         buf = np.empty((dim, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        ctr = noise_scratch()
         acc = np.zeros(LANES)
         for n in range(0, n_steps, 4):
             fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), n_lanes, np.uint64(n >> 2), np.uint64(0))
@@ -73,7 +73,7 @@ def numpy_loop(grad, x0, n_steps, seed):
         g = grad(x)
         g *= -DT
         x += g
-        x += sigma * rng.standard_normal(x.shape)
+        x += sigma * rng.standard_normal(x.shape, dtype=x.dtype)
     return x
 
 
@@ -101,7 +101,7 @@ def torchsde_run(grad_torch, x0, n_steps):
     return out[-1].numpy()
 
 
-def run_case(name, landscape, x0, n_steps, grad_numpy, grad_torch, repeat):
+def run_case(name, landscape, x0, n_steps, grad_numpy, grad_torch, repeat, float32=False):
     sde = sd.LangevinSDE(landscape, temperature=TEMPERATURE)
     em = sd.integrators.EulerMaruyama()
     m, d = x0.shape
@@ -161,6 +161,19 @@ def run_case(name, landscape, x0, n_steps, grad_numpy, grad_torch, repeat):
     rows.append(row("NumPy loop", t_numpy, agreement(final_numpy)))
     if t_torch is not None:
         rows.append(row("torchsde (euler)", t_torch, agreement(finals["torchsde"])))
+    if float32:  # the same run in float32 (float32 normals on both sides), against its NumPy loop
+        x32 = x0.astype(np.float32)
+
+        def ours32():
+            return sd.simulate(sde, em, x32, dt=DT, n_steps=n_steps, seed=1, progress=False,
+                               save=sd.SaveAt(every=n_steps, start=False))
+
+        ours32()
+        t_ours32 = best_time(ours32, repeat)
+        t_numpy32 = best_time(lambda: numpy_loop(grad_numpy, x32, n_steps, 2), repeat)
+        rows.append(row("sgdsde (Numba), float32", t_ours32,
+                        f"{t_numpy32 / t_ours32:.2f} × the float32 NumPy loop"))
+        rows.append(row("NumPy loop, float32", t_numpy32, agreement(numpy_loop(grad_numpy, x32, n_steps, 2))))
     rows.append(row("bare counter-based normals (Numba)", t_draw, "—"))
     rows.append(row("bare rng.standard_normal (NumPy)", t_normals, "—"))
     rows.append(row("bare gradient, no noise (NumPy/BLAS)", t_gradient, "—"))
@@ -183,7 +196,7 @@ def main(argv=None):
         return 4 * y * (y * y - 1)
 
     out = [run_case("A: 1-D double well, 1e5 particles, 1000 EM steps", well, x0, 1000,
-                    lambda x: 4 * x * (x * x - 1), grad_torch_well, repeat)]
+                    lambda x: 4 * x * (x * x - 1), grad_torch_well, repeat, float32=True)]
 
     rng = np.random.default_rng(0)
     d = 100

@@ -6,8 +6,10 @@ threads, and sums them so that nothing is optimised away:
 
 * ``ziggurat (current)`` — :func:`sgdsde._random_numba.fill_noise_lanes`, float64, the
   generator of the fused kernels (bit for bit the NumPy reference and the CUDA source);
-* ``ziggurat, float32 output`` — the same words and numbers, rounded to float32 as they are
-  stored (what a float32 cloud would consume; the same law, the same bits up to rounding);
+* ``ziggurat before issue 17 item 4`` — the previous version of that generator (same
+  numbers), kept here so that the gain is measured in one run;
+* ``ziggurat, float32 buffer`` — the same generator writing into a float32 buffer: each
+  number rounded once, as ``sgdsde.random.normals(..., dtype=np.float32)`` rounds it;
 * ``ziggurat fast path only`` — no check for the 2.8 % of draws that need more bits: a wrong
   law, kept as the floor of the ziggurat's arithmetic;
 * ``Box–Muller`` — the same Philox words turned into normals by ``sqrt(−2 ln u1)·cos/sin(2π u2)``
@@ -34,7 +36,7 @@ from numba import njit, prange
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, markdown_table, record  # noqa: E402
 
-from sgdsde._random_numba import LANES, fill_noise_lanes, philox_lanes  # noqa: E402
+from sgdsde._random_numba import LANES, fill_noise_lanes, noise_scratch, philox_lanes, slow_normal  # noqa: E402
 from sgdsde.random import ZIGGURAT_K, ZIGGURAT_W  # noqa: E402
 
 _ZK = ZIGGURAT_K.copy()
@@ -68,7 +70,7 @@ def ziggurat_current(n_particles, n_steps, seed):
     for gi in prange((n_particles + LANES - 1) // LANES):
         lo = gi * LANES
         buf = np.empty((1, 4, LANES))
-        ctr = np.empty((4, LANES), np.uint32)
+        ctr = noise_scratch()
         acc = np.zeros(LANES)
         for n in range(0, n_steps, 4):
             fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), min(LANES, n_particles - lo),
@@ -87,19 +89,69 @@ def ziggurat_float32(n_particles, n_steps, seed):
     total = 0.0
     for gi in prange((n_particles + LANES - 1) // LANES):
         lo = gi * LANES
-        buf = np.empty((1, 4, LANES))
-        out = np.empty((4, LANES), np.float32)
-        ctr = np.empty((4, LANES), np.uint32)
+        buf = np.empty((1, 4, LANES), np.float32)
+        ctr = noise_scratch()
         acc = np.zeros(LANES, np.float32)
         for n in range(0, n_steps, 4):
             fill_noise_lanes(buf, ctr, k0, k1, np.uint64(lo), min(LANES, n_particles - lo),
                              np.uint64(n >> 2), np.uint64(0))
             for s in range(4):
                 for j in range(LANES):
-                    out[s, j] = np.float32(buf[0, s, j])
+                    acc[j] += buf[0, s, j]
+        total += acc.sum()
+    return total
+
+
+@njit(cache=True, inline="always")
+def _fill_previous(buf, ctr, k0, k1, first_particle, n_lanes, block, stream):
+    """The generator before issue 17 item 4 (commit 366bc31), kept to be timed in the same run:
+    one flag for the whole block, then a scalar pass over all 4 x LANES words that calls the
+    scalar ``slow_normal`` (its own Philox call) for each slow word."""
+    c1 = np.uint32(block & np.uint64(0xFFFFFFFF))
+    c2 = np.uint32(((block >> np.uint64(32)) & np.uint64(0xFFFF)) | (stream << np.uint64(16)))
+    first = np.uint32(first_particle)
+    for k in range(buf.shape[0]):
+        for j in range(LANES):
+            ctr[0, j] = np.uint32(k)
+            ctr[1, j] = c1
+            ctr[2, j] = c2
+            ctr[3, j] = first + np.uint32(j)
+        philox_lanes(ctr, 0, k0, k1)
+        slow = False
+        for s in range(4):
+            for j in range(LANES):
+                w = ctr[s, j]
+                layer = np.int64(w & np.uint32(0x7F))
+                mag = np.float64(w >> np.uint32(8))
+                x = mag * _ZW[layer]
+                buf[k, s, j] = -x if (w >> np.uint32(7)) & np.uint32(1) else x
+                slow |= mag >= _ZK[layer]
+        if slow:
+            step0 = block << np.uint64(2)
+            for s in range(4):
+                for j in range(n_lanes):
+                    w = np.uint64(ctr[s, j])
+                    if np.float64(w >> np.uint64(8)) >= _ZK[np.int64(w & np.uint64(0x7F))]:
+                        buf[k, s, j] = slow_normal(k0, k1, np.uint64(first_particle) + np.uint64(j),
+                                                   step0 + np.uint64(s), np.uint64(k), stream, w)
+
+
+@njit(cache=True, parallel=True)
+def ziggurat_previous(n_particles, n_steps, seed):
+    k0 = np.uint64(seed) & np.uint64(0xFFFFFFFF)
+    k1 = np.uint64(seed) >> np.uint64(32)
+    total = 0.0
+    for gi in prange((n_particles + LANES - 1) // LANES):
+        lo = gi * LANES
+        buf = np.empty((1, 4, LANES))
+        ctr = np.empty((4, LANES), np.uint32)
+        acc = np.zeros(LANES)
+        for n in range(0, n_steps, 4):
+            _fill_previous(buf, ctr, k0, k1, np.uint64(lo), min(LANES, n_particles - lo),
+                           np.uint64(n >> 2), np.uint64(0))
             for s in range(4):
                 for j in range(LANES):
-                    acc[j] += out[s, j]
+                    acc[j] += buf[0, s, j]
         total += acc.sum()
     return total
 
@@ -173,7 +225,8 @@ def main(argv=None):
     load_before = os.getloadavg()
     candidates = {
         "ziggurat (current, float64)": lambda: ziggurat_current(m, n, 7),
-        "ziggurat, float32 output": lambda: ziggurat_float32(m, n, 7),
+        "ziggurat before issue 17 item 4 (float64, same numbers)": lambda: ziggurat_previous(m, n, 7),
+        "ziggurat, float32 buffer (the reference's float32 numbers)": lambda: ziggurat_float32(m, n, 7),
         "ziggurat fast path only (wrong law: floor)": lambda: ziggurat_fast_path_only(m, n, 7),
         "Box–Muller from the same words (not bit-compatible)": lambda: box_muller(m, n, 7),
         "Philox bits only (floor of the cipher)": lambda: philox_bits_only(m, n, 7),
@@ -186,12 +239,15 @@ def main(argv=None):
     rng = np.random.default_rng(7)
     numpy_name = "NumPy rng.standard_normal (one thread)"
     times[numpy_name] = best_time(lambda: rng.standard_normal(count), args.repeat)
+    totals = {ziggurat_current(m, n, 7), ziggurat_previous(m, n, 7)}
+    if len(totals) != 1:
+        raise AssertionError(f"current and previous generators disagree: {totals}")
     ref = times["ziggurat (current, float64)"]
     rows = [[name, f"{t / count * 1e9:.3f}", f"{t / ref:.2f}"] for name, t in times.items()]
     load_after = os.getloadavg()
     body = (f"{m} particles x {n} steps = {count:.1e} normals (case A of langevin_toy.py), best of "
             f"{args.repeat}; load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
-            "(8 agents shared the 2 cores: ratios within this run are the reliable part).\n\n"
+            "(the 2 cores are shared with other agents: ratios within this run are the reliable part).\n\n"
             + markdown_table(["candidate", "ns per normal (wall, all threads)", "÷ current"], rows))
     print(body)
     if args.record:

@@ -44,7 +44,8 @@ def _validate(args) -> int:
     if args.markdown:  # its path was checked by the parser, before any row ran
         path = Path(args.markdown)
         try:
-            path.write_text(format_markdown(checks, args.level), encoding="utf-8")
+            text = _markdown_title(checks, args) + format_markdown(checks, args.level) + _kept_tail(path)
+            path.write_text(text, encoding="utf-8")
         except OSError as err:  # the path went bad while the rows ran: the table above stands
             print(f"sgdsde validate: could not write the Markdown table to {path}: {err}", file=sys.stderr)
             return 1
@@ -80,6 +81,34 @@ def _out_folder(text: str) -> str:
     except OSError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("--out=")) from None
     return text
+
+
+#: A line in a Markdown file after which ``validate --markdown`` keeps the file's own text
+#: (e.g. the derivations below the table in docs/validation.md) instead of overwriting it.
+KEEP_BELOW = "<!-- sgdsde validate: the text below this line is kept when the table is rewritten -->"
+
+
+def _markdown_title(checks, args) -> str:
+    """Title and provenance line of the Markdown file: what ran, when, on what, how long."""
+    import datetime
+    import os
+    import platform
+
+    rows = "" if args.rows is None else " --rows " + " ".join(args.rows)
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    return (f"# Validation\n\nOutput of `sgdsde validate --{args.level}{rows} --markdown FILE` "
+            f"({today}; {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; {sum(c.seconds for c in checks):.0f} s in all).\n\n")
+
+
+def _kept_tail(path) -> str:
+    """The marker line and everything after it in ``path``, or "" if it has none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return ""
+    at = text.find(KEEP_BELOW)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def _markdown_file(text: str) -> str:
@@ -128,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="sizes that resolve every row (a few minutes on 2 cores)")
     validate.set_defaults(level="quick")
     validate.add_argument("--markdown", metavar="FILE", type=_markdown_file,
-                          help="also write the table as Markdown to FILE (checked before any row runs)")
+                          help="also write the table as Markdown to FILE (checked before any row runs); "
+                               "text below a line '" + KEEP_BELOW + "' in FILE is kept")
     validate.add_argument("--rows", nargs="+", metavar="NAME", default=None, choices=list(ROWS),
                           help="run only these rows (see --list)")
     validate.add_argument("--list", action="store_true", help="list the row names and exit")

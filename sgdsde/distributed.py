@@ -99,8 +99,11 @@ def _stable(value, depth: int = 0):
         return {str(k): _stable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, types.CodeType):
         return _code_fingerprint(value, depth + 1)
-    if isinstance(value, types.FunctionType):  # e.g. a helper the study closes over
-        return [value.__qualname__, _code_fingerprint(value.__code__, depth + 1)]
+    if isinstance(value, types.FunctionType):  # e.g. a helper the study closes over, or make_loss
+        closure = [_cell_value(c) for c in (value.__closure__ or ())]
+        return [value.__qualname__, _code_fingerprint(value.__code__, depth + 1),
+                _stable(value.__defaults__, depth + 1), _stable(value.__kwdefaults__, depth + 1),
+                _stable(closure, depth + 1)]
     return f"<{type(value).__module__}.{type(value).__qualname__}>"
 
 
@@ -115,7 +118,8 @@ def _study_identity(study: Callable, name: str | None) -> tuple[str, str]:
     ``label`` is ``name`` if given, else ``module.qualname``; ``fingerprint`` hashes the label
     with, for a function, its bytecode, constants, defaults and closure values (numbers,
     strings, arrays), so that two functions with the same name but different code, or two
-    closures of one factory with different parameters, differ.  Callables whose code cannot
+    closures of one factory with different parameters, differ; a function among those values
+    (e.g. ``make_loss``) counts with its own code, defaults and closure values.  Callables whose code cannot
     be read (a callable object, a builtin) need ``name=``.
     """
     if name is not None:

@@ -613,7 +613,7 @@ def kramers_limit(level: str) -> Check:
                  "(kτ = 1 + (3/8)T/ΔU + O(T²))")
 
 
-# ------------------------------------------------ gradient information (docs/validation_derivations.md)
+# ------------------------------------------------ gradient information (docs/validation.md)
 def parity_gradient_variance_row(level: str) -> Check:
     from .landscapes.mlp import MLP
     from .measure.gradient_stats import gradient_variance_bound, target_family_gradient_variance
@@ -673,7 +673,7 @@ def _fdr_row(momentum: float) -> Callable[[str], Check]:
         rhs = "(η/2)⟨|g|²⟩" if momentum == 0 else "[(1+μ)/(2η)]⟨|v|²⟩"
         return Check(f"fdr_{'sgd' if momentum == 0 else 'heavy_ball'}",
                      f"⟨θ·∇f⟩ / {rhs} − 1, {kind}, least squares + weight decay, η = {lr:g}, B = 4",
-                     "Yaida, ICLR 2019 (arXiv:1810.00004), first FDR; docs/validation_derivations.md",
+                     "Yaida, ICLR 2019 (arXiv:1810.00004), first FDR; docs/validation.md",
                      0.0, fdr.relative,
                      fdr.relative_se, N_SE * fdr.relative_se,
                      f"{N_SE:g} SE, SE by batch means: 10 blocks × {m} runs of {steps} steps "
@@ -697,7 +697,7 @@ def smoothed_step_row(level: str) -> Check:
                  f"{N_SE:g} SE, SE = sd/sqrt(pairs), {n // 2} antithetic pairs ±ω")
 
 
-# -------------------------------------------------- landscape geometry (docs/validation_derivations.md)
+# -------------------------------------------------- landscape geometry (docs/validation.md)
 def _muller_brown_saddle_row(which: int) -> Callable[[str], Check]:
     def row(level: str) -> Check:
         from .geometry.paths import nudged_elastic_band

@@ -142,3 +142,24 @@ def test_version(capsys):
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"sgdsde {sgdsde.__version__}"
+
+
+def test_validate_markdown_rewrites_the_table_and_keeps_the_text_below_the_marker(tmp_path, monkeypatch,
+                                                                                  capsys):
+    import sgdsde.validate
+    from sgdsde.cli import KEEP_BELOW
+    from sgdsde.validate import Check
+
+    check = Check("row", "a quantity", "a source", 1.0, 1.0, 0.0, 0.1, "0.1: a rule", seconds=2.0)
+    monkeypatch.setattr(sgdsde.validate, "run_validation", lambda level, rows, progress: [check])
+    page = tmp_path / "validation.md"
+    page.write_text("# Validation\n\nan old table\n\n" + KEEP_BELOW + "\n\n## Derivations\n\nkept text\n")
+    assert main(["validate", "--quiet", "--markdown", str(page)]) == 0
+    text = page.read_text()
+    assert "an old table" not in text and "| 1 | a quantity | a source |" in text
+    assert text.startswith("# Validation\n\nOutput of `sgdsde validate --quick --markdown FILE`")
+    assert text.endswith(KEEP_BELOW + "\n\n## Derivations\n\nkept text\n") and text.count(KEEP_BELOW) == 1
+    # a file without the marker is simply overwritten
+    page.write_text("no marker here\n")
+    assert main(["validate", "--quiet", "--markdown", str(page)]) == 0
+    assert "no marker here" not in page.read_text()

@@ -242,6 +242,21 @@ def test_study_identity_tells_closures_and_partials_apart():
             != _study_identity(functools.partial(double_well_study, delay=0.2), None)[1])
     assert _study_identity(square_study, None)[1] != _study_identity(cube_study, None)[1]
 
+    # a factory passed into the study (sharpness_sweep's make_loss) is told apart by what it
+    # closes over too, not only by its code: two data sizes must not share stored points
+    def loss_factory(n_examples):
+        def make_loss():
+            return np.ones(n_examples)
+        return make_loss
+
+    def with_factory(make_loss):
+        return functools.partial(double_well_study, marks=None, delay=0.0, n_particles=make_loss)
+
+    assert (_study_identity(with_factory(loss_factory(100)), None)[1]
+            != _study_identity(with_factory(loss_factory(500)), None)[1])
+    assert _study_identity(with_factory(loss_factory(100)), None) == _study_identity(
+        with_factory(loss_factory(100)), None)
+
     class Study:
         def __call__(self, seed, k):
             return {"value": k}

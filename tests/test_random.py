@@ -10,7 +10,14 @@ from numba import njit
 from scipy import stats
 
 from sgdsde import random as rnd
-from sgdsde._random_numba import LANES, fill_noise_lanes, normal_steps_into, normals_into, uniform_at
+from sgdsde._random_numba import (
+    LANES,
+    fill_noise_lanes,
+    noise_scratch,
+    normal_steps_into,
+    normals_into,
+    uniform_at,
+)
 
 # Known-answer vectors of Random123 (Salmon et al., SC'11), file kat_vectors, "philox4x32 10":
 # counter (4 words), key (2 words) -> output (4 words).
@@ -74,7 +81,7 @@ def test_numba_steps_kernel_equals_reference():
 @njit
 def _lanes_block(seed, first_particle, n_lanes, block, stream, dim):
     buf = np.full((dim, 4, LANES), np.nan)
-    ctr = np.empty((4, LANES), np.uint32)
+    ctr = noise_scratch()
     s = np.uint64(seed)
     fill_noise_lanes(buf, ctr, s & np.uint64(0xFFFFFFFF), s >> np.uint64(32), np.uint64(first_particle),
                      n_lanes, np.uint64(block), np.uint64(stream))
@@ -95,6 +102,25 @@ def test_numba_lane_kernel_equals_reference(seed, first, n_lanes, block, stream)
     for s in range(4):
         ref = rnd.normals(seed, particles, 4 * block + s, dim, stream)
         assert np.array_equal(buf[:, s, :n_lanes].T, ref)
+
+
+def test_numba_lane_kernel_rare_slow_paths_equal_reference():
+    """The slow draws settled outside the batched first attempt (the tail layer 0, and draws
+    whose attempt 0 rejects and whose fresh word fails the fast test too) equal the reference:
+    16 blocks x 4 steps x 8 components x LANES = 32768 draws, of which about 19 lie in layer 0
+    (2.8 % slow x 2.1 % of those) and about 11 need a second attempt; at least 5 layer-0
+    draws are required so that the rare branch is really exercised."""
+    seed, stream, dim, first = 2024, rnd.STREAM_NOISE, 8, 64
+    particles = np.arange(first, first + LANES)
+    tail_draws = 0
+    for block in range(16):
+        buf = _lanes_block(np.uint64(seed), first, LANES, block, stream, dim)
+        for s in range(4):
+            ref = rnd.normals(seed, particles, 4 * block + s, dim, stream)
+            assert np.array_equal(buf[:, s, :].T, ref)
+            tail_draws += int(np.sum(rnd._main_words(seed, particles.astype(np.uint64), 4 * block + s, dim,
+                                                     stream) & np.uint64(0x7F) == 0))
+    assert tail_draws >= 5
 
 
 def test_numba_uniforms_equal_reference():

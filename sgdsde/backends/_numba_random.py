@@ -9,6 +9,7 @@ from .._random_numba import (  # noqa: F401
     LANES,
     fill_noise_block,
     fill_noise_lanes,
+    noise_scratch,
     normal_steps_into,
     normals_into,
     philox,

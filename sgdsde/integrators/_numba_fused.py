@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._random_numba import LANES, fill_noise_lanes, uniform_at
+from .._random_numba import LANES, fill_noise_lanes, noise_scratch, uniform_at
 from ..landscapes._toy_numba import lanes_energy, lanes_grad
 from ..random import STREAM_ACCEPT, STREAM_NOISE
 
@@ -120,9 +120,15 @@ def _open_group(x, diverged, gi):
 
 
 @njit(cache=True, inline="always")
-def _noise_buffers(d):
-    """Normals of one Philox block ``(d, 4, LANES)`` and the counters' scratch ``(4, LANES)``."""
-    return np.empty((d, 4, LANES)), np.empty((4, LANES), np.uint32)
+def _noise_buffers(x, d):
+    """Normals of one Philox block ``(d, 4, LANES)`` in the dtype of the cloud ``x``, and the
+    generator's scratch (:func:`sgdsde._random_numba.noise_scratch`).
+
+    A float32 cloud takes float32 normals: the reference's numbers for a float32 cloud
+    (``normals(...).astype(float32)``), and a generator writing float32 is faster
+    (``benchmarks/normals.py``: 0.76 of the float64 time in a loaded run).
+    """
+    return np.empty((d, 4, LANES), x.dtype), noise_scratch()
 
 
 @njit(cache=True, inline="always")
@@ -145,7 +151,7 @@ def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_a
     for gi in prange((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         g = np.empty((d, LANES))
-        buf, ctr = _noise_buffers(d)
+        buf, ctr = _noise_buffers(x, d)
         for n in range(step0, step0 + n_steps):
             s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             lanes_grad(kind, xl, p, g)
@@ -169,7 +175,7 @@ def run_heun(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverg
         kick = np.empty((d, LANES), x.dtype)
         g0 = np.empty((d, LANES))
         g1 = np.empty((d, LANES))
-        buf, ctr = _noise_buffers(d)
+        buf, ctr = _noise_buffers(x, d)
         for n in range(step0, step0 + n_steps):
             s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             lanes_grad(kind, xl, p, g0)
@@ -196,7 +202,7 @@ def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, 
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         g = np.empty((d, LANES))
         xi_now = np.empty((d, LANES))
-        buf, ctr = _noise_buffers(d)
+        buf, ctr = _noise_buffers(x, d)
         fill_noise_lanes(buf, ctr, k0, k1, np.uint64(offset + lo), ng, np.uint64(step0 >> 2), _NOISE)
         for k in range(d):
             for j in range(LANES):
@@ -235,7 +241,7 @@ def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps,
         y = np.empty((d, LANES), x.dtype)
         gy = np.empty((d, LANES))
         uy = np.empty(LANES)
-        buf, ctr = _noise_buffers(d)
+        buf, ctr = _noise_buffers(x, d)
         for n in range(step0, step0 + n_steps):
             s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             for k in range(d):
@@ -285,7 +291,7 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
         _load(grad, lo, alive, g)
         xn = np.empty((d, LANES), x.dtype)
         vn = np.empty((d, LANES), v.dtype)
-        buf, ctr = _noise_buffers(d)
+        buf, ctr = _noise_buffers(x, d)
         for n in range(step0, step0 + n_steps):
             s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             for k in range(d):
@@ -335,7 +341,7 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
     block = np.uint64(step >> 2)
     s = step & 3
-    ctr = np.empty((4, LANES), np.uint32)
+    ctr = noise_scratch()
     for gi in range(noise.shape[0]):
         lo = gi * LANES
         ng = min(LANES, m_particles - lo)
@@ -391,7 +397,7 @@ def run_obabo(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
         _load(grad, lo, alive, g)
         xn = np.empty((d, LANES), x.dtype)
         vn = np.empty((d, LANES), v.dtype)
-        buf, ctr = _noise_buffers(2 * d)
+        buf, ctr = _noise_buffers(x, 2 * d)
         for n in range(step0, step0 + n_steps):
             s = _noise_slot(buf, ctr, k0, k1, offset + lo, ng, n, step0)
             for k in range(d):

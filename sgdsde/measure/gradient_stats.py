@@ -40,7 +40,7 @@ Fluctuation–dissipation (Yaida, ICLR 2019, arXiv:1810.00004): at stationarity 
 ``θ' = θ − η g`` the second moment ``⟨|θ|²⟩`` does not change, so
 ``⟨θ·∇f⟩ = (η/2) ⟨|g|²⟩``; for heavy ball ``v' = μ v − η g, θ' = θ + v'`` the same
 argument applied to ``⟨|θ|²⟩`` and ``⟨θ·v⟩`` gives ``⟨θ·∇f⟩ = (1 + μ)/(2η) ⟨|v|²⟩``
-(docs/validation_derivations.md derives both).  The residual ``⟨θ·g⟩ − (right-hand side)`` is zero at
+(docs/validation.md derives both).  The residual ``⟨θ·g⟩ − (right-hand side)`` is zero at
 stationarity and its distance from zero measures how far a run is from equilibrium.
 """
 
