@@ -6,6 +6,9 @@ string method between its minima, with the saddles the critical-point finder ret
 Middle: the spherical 3-spin model (ABC units) at N = 32 … 128: energy per spin along the
 NEB-CI path from the lowest of the minima reached by gradient descent from random starts to
 the nearest other one, against the normalised arc length; the barrier ΔE/N is in the legend.
+At N = 256 the GD minima from random starts are all nearly orthogonal and a band between two
+of them crosses several basins (it does not converge), so there the end point is the first
+minimum met along a relaxed band (:func:`adjacent_minimum`), one basin away.
 Right: mode connectivity of a 64-16-10 digits network (cross-entropy): the training loss along
 the straight line between two SGD solutions against the loss along the NEB-optimised path
 (no climbing image), for several pairs; barrier = max along the path minus the mean of the
@@ -53,30 +56,72 @@ def muller_brown_panel(ax, n_images):
     ax.legend(frameon=False, fontsize=7, loc="lower left")
 
 
-def pspin_panel(ax, sizes, n_starts, n_images):
+def descend(h, x, n_steps=1500):
+    """Riemannian gradient descent on the sphere, step 0.05, for a cloud x of shape (M, N)."""
+    for _ in range(n_steps):
+        x = h.manifold.retract(x - 0.05 * h.manifold.project(x, h.grad(x)))
+    return x
+
+
+def adjacent_minimum(h, a, b, n_band=33, band_iter=1000):
+    """The first minimum after a met along a relaxed band from a to a far minimum b.
+
+    A band without climbing image between two nearly orthogonal minima is relaxed for
+    ``band_iter`` iterations, every interior image is descended, and the first descent (from a)
+    that lands in a different basin (overlap with a below 0.99) is polished and returned."""
+    from sgdsde.geometry import nudged_elastic_band
+
+    band = nudged_elastic_band(h, a, b, n_images=n_band, climbing=False, tol=1e-5, max_iter=band_iter)
+    e_band = band.energies / h.dim
+    dips = int(np.sum((e_band[1:-1] < e_band[:-2]) & (e_band[1:-1] < e_band[2:])))
+    ends = descend(h, band.images[1:-1])
+    q = h.overlap(ends, np.repeat(a[None], len(ends), axis=0))
+    for k in np.flatnonzero(q < 0.99):
+        m = descend(h, ends[k:k + 1], 3000)[0]
+        low = extreme_eigenpairs_smallest(h, m)
+        if low > 0:  # a minimum, not a saddle where the descent stalled
+            print(f"  band a → b ({n_band} images, {band_iter} iterations, max force {band.max_force:.1e}, "
+                  f"{dips} interior dips); image {k + 1} descends to a new minimum, λ_min = {low:.4f}")
+            return m
+    raise RuntimeError("no distinct minimum along the band")
+
+
+def extreme_eigenpairs_smallest(h, x):
+    from sgdsde.geometry import extreme_eigenpairs
+
+    return float(extreme_eigenpairs(h, x, k=1, which="smallest", seed=0).values[0])
+
+
+def pspin_panel(ax, sizes, n_starts, n_images, adjacent_sizes=()):
+    """NEB-CI from the lowest GD minimum to the nearest other one; for N in ``adjacent_sizes``
+    (where all GD minima are nearly orthogonal and the band between them crosses several
+    basins) to the first minimum along a relaxed band instead (:func:`adjacent_minimum`)."""
     from sgdsde.geometry import nudged_elastic_band
     from sgdsde.landscapes import SphericalPSpin
 
-    for n, color in zip(sizes, ("C0", "C1", "C3")):
+    for n, color in zip([*sizes, *adjacent_sizes], ("C0", "C1", "C3", "C4")):
         h = SphericalPSpin(n=n, p=3, seed=0)
-        x = h.manifold.random(n_starts, seed=1)
-        for _ in range(1500):  # Riemannian gradient descent
-            g = h.grad(x)
-            x = h.manifold.retract(x - 0.05 * h.manifold.project(x, g))
+        x = descend(h, h.manifold.random(n_starts, seed=1))
         e = h.energy(x) / n
         i = int(np.argmin(e))
         q_all = h.overlap(x, np.repeat(x[i:i + 1], len(x), axis=0))
         # the nearest other minimum (largest overlap below 0.95): one saddle between them, usually
         others = [k for k in range(len(x)) if q_all[k] < 0.95 and abs(e[k] - e[i]) > 1e-6]
         j = max(others, key=lambda k: q_all[k])
-        path = nudged_elastic_band(h, x[i], x[j], n_images=n_images, tol=1e-5, max_iter=5000)
+        a, b = x[i], x[j]
+        if n in adjacent_sizes:
+            print(f"p-spin N = {n}: nearest GD minimum has overlap {q_all[j]:+.3f}; overlaps of all "
+                  f"{n_starts}: {np.round(np.sort(q_all)[:-1], 2)}")
+            b = adjacent_minimum(h, a, b)
+        path = nudged_elastic_band(h, a, b, n_images=n_images, tol=1e-5, max_iter=5000)
         s = path.arclength / path.arclength[-1]
-        q = h.overlap(x[i:i + 1], x[j:j + 1])[0]
-        print(f"p-spin N = {n}: minima e = {e[i]:.4f}, {e[j]:.4f} (overlap {q:+.3f});"
+        q = h.overlap(a[None], b[None])[0]
+        e_b = h.energy(b[None])[0] / n
+        print(f"p-spin N = {n}: minima e = {e[i]:.4f}, {e_b:.4f} (overlap {q:+.3f});"
               f" barrier ΔE = {path.barrier:.4f} (ΔE/N = {path.barrier / n:.5f}), converged {path.converged} "
               f"in {path.n_iterations} iterations, max force {path.max_force:.1e}")
-        ax.plot(s, path.energies / n, "o-", ms=3, color=color,
-                label=f"N = {n}: ΔE/N = {path.barrier / n:.4f}")
+        label = f"N = {n}: ΔE/N = {path.barrier / n:.4f}" + (" (adjacent)" if n in adjacent_sizes else "")
+        ax.plot(s, path.energies / n, "o-", ms=3, color=color, label=label)
     ax.set(xlabel="normalised arc length", ylabel="energy per spin H/N",
            title="3-spin: NEB-CI between GD minima")
     ax.legend(frameon=False, fontsize=7)
@@ -126,11 +171,11 @@ def main(argv=None):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
     if args.smoke:
         muller_brown_panel(axes[0], n_images=7)
-        pspin_panel(axes[1], sizes=[16], n_starts=8, n_images=7)
+        pspin_panel(axes[1], sizes=[16], n_starts=8, n_images=7, adjacent_sizes=[])
         network_panel(axes[2], n_examples=100, n_pairs=1, n_steps=100, n_images=5, max_iter=50)
     else:
         muller_brown_panel(axes[0], n_images=15)
-        pspin_panel(axes[1], sizes=[32, 64, 128], n_starts=16, n_images=11)
+        pspin_panel(axes[1], sizes=[32, 64, 128], n_starts=16, n_images=11, adjacent_sizes=[256])
         network_panel(axes[2], n_examples=500, n_pairs=4, n_steps=3000, n_images=9, max_iter=3000)
     save_figure(fig, args.out, "minimum_energy_paths", args.smoke)
 

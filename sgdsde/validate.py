@@ -753,6 +753,32 @@ def local_free_energy_row(level: str) -> Check:
                  f"independent inner particles per node ({n_steps} LeimkuhlerMatthews steps, dt = 2e-3)")
 
 
+def spiked_covariance_outlier_row(level: str) -> Check:
+    from .geometry.hessian import extreme_eigenpairs
+    from .geometry.outliers import count_outliers
+    from .landscapes.toy import Quadratic
+    from .random import STREAM_USER, normals
+
+    d, n, theta = 400, 1600, 3.0
+    gamma = d / n
+    draws = 16 if _level(level) else 4
+    scale = np.ones(d)
+    scale[0] = math.sqrt(1.0 + theta)
+    tops = []
+    for r in range(draws):
+        x = normals(62, np.arange(n), r, d, STREAM_USER + 23) * scale
+        found = count_outliers(extreme_eigenpairs(Quadratic(x.T @ x / n), np.zeros(d), k=8, seed=r).values)
+        tops.append(found.eigenvalues[0] if found.count == 1 else np.nan)  # NaN fails the row
+    sd = (1 + theta) * math.sqrt(2 * (1 - gamma / theta**2) / n)  # Paul (2007) Thm 3, real Gaussian
+    se = sd / math.sqrt(draws)
+    return Check("spiked_covariance_outlier",
+                 f"outlier of a spiked sample covariance, d = {d}, n = {n}, θ = {theta:g}: Lanczos top "
+                 f"eigenvalue, counted as the one outlier, mean of {draws} draws",
+                 "Baik, Ben Arous & Péché, Ann. Probab. 33, 1643 (2005); Baik & Silverstein (2006)",
+                 (1 + theta) * (1 + gamma / theta), float(np.mean(tops)), se, N_SE * se,
+                 f"{N_SE:g} SE, SE = (1 + θ)·sqrt(2(1 − γ/θ²)/n)/sqrt(draws) (Paul 2007)")
+
+
 # ---------------------------------------------------------------- registry and runner
 ROWS: dict[str, Callable[[str], Check]] = {
     "weak_order_1": weak_order_1,
@@ -786,6 +812,7 @@ ROWS: dict[str, Callable[[str], Check]] = {
     "hutchpp_goe_trace": hutchpp_goe_row,
     "local_free_energy": local_free_energy_row,
     "sgd_current_least_squares": sgd_current_row,
+    "spiked_covariance_outlier": spiked_covariance_outlier_row,
 }
 
 

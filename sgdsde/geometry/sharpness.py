@@ -7,7 +7,11 @@ in flatter minima.  :func:`endpoint_sharpness` trains one network by minibatch S
 residual error bar) and the Hessian trace (Hutch++, standard error).  :func:`sharpness_sweep`
 runs it over a grid of (η, B) as one :func:`sgdsde.distributed.sweep`, so that the same call
 scales from threads on a laptop to a Dask cluster; each point has its own seed (batches),
-all points start from the same initial weights.
+all points start from the same initial weights (``start``, e.g. a sharp gradient-descent
+endpoint, or ``init_params``), and ``n_replicas`` independent runs per point give ensemble
+standard errors.  Two mechanisms can flatten the endpoints: the linear stability cap
+λ_max ≤ 2/η, which acts at every batch size, and the noise, which separates batch sizes at
+equal η (docs/theory.md §7; examples/sharpness_vs_lr_over_batch.py).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ def endpoint_sharpness(loss: Landscape, theta0, *, lr: float, batch_size: int, n
 def _sharpness_study(seed: int, lr: float, batch_size: int, replica: int = 0, *,
                      make_loss: Callable[[], Landscape], init_seed: int, start: np.ndarray | None,
                      n_steps: int | None, sde_time: float | None, n_trace_products: int) -> dict:
+    # `replica` only labels the run: its independence comes from the per-point `seed` of the sweep
+    del replica
     loss = make_loss()
     if sde_time is not None:
         n_steps = max(1, int(round(sde_time / lr)))
