@@ -8,7 +8,7 @@ innermost, which LLVM compiles to SIMD multiplies (``vpmuludq``), and its ziggur
 fast path on every lane branch-free, then settles the rare slow words (about 2.8 %) from one
 batched Philox call.  On a 2-core AVX-512 machine it draws 1.7 times as many normals per
 second as the one-particle version (``benchmarks/langevin_toy.py``) before that batching,
-which made it about 1.3 times faster again (``benchmarks/normals.py``).
+which made it 1.16-1.26 times faster again (``benchmarks/normals.py``, loaded runs).
 
 Scalar integers are held as ``uint64``: mixing signed and unsigned 64-bit integers makes
 Numba fall back to floating point.
