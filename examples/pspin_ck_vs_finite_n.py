@@ -12,7 +12,7 @@ E(t) linearly in 1/N.
 
 Run::
 
-    python examples/pspin_ck_vs_finite_n.py            # N = 64 ... 1024: float32, 0.7 GB of couplings
+    python examples/pspin_ck_vs_finite_n.py            # the figure: N = 64 ... 1024, ~2 h on 2 cores
     python examples/pspin_ck_vs_finite_n.py --cache runs/   # keep each run; reruns add only what is new
     python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 --samples 8
     python examples/pspin_ck_vs_finite_n.py --smoke    # seconds, used by the tests
@@ -187,7 +187,7 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.2])
     parser.add_argument("--particles", type=int, default=16, help="particles per disorder sample")
-    parser.add_argument("--samples", type=int, nargs="+", default=[8, 8, 4, 4, 1],
+    parser.add_argument("--samples", type=int, nargs="+", default=[8, 8, 4, 4, 4],
                         help="disorder samples per N: one number, or one per size "
                              "(the SE is across samples when > 1, across particles otherwise)")
     parser.add_argument("--t1", type=float, default=10.0)
