@@ -377,8 +377,9 @@ def sme_limit_study(out: Path, scale: float, seed: int, progress: bool) -> list[
         "## Where the SME stops being exact",
         "",
         "SGD on f_γ(x) = ½ Σ_i λ_i (1 + σγ_i)(q_iᵀx)² with γ ~ N(0, I): the curvatures (λ = 1, 2) fluctuate "
-        f"by σ = {sigma}, so the gradient noise grows with the distance from the minimum (Li, Tai & E's "
-        "multiplicative test model, `sgdsde.sgd.MultiplicativeQuadraticModel`).  E f is exact for SGD "
+        f"by σ = {sigma}, so the gradient noise grows with the distance from the minimum (a relative-noise "
+        "form, derived here, of the setting of Li, Tai & E's second test model; "
+        "`sgdsde.sgd.MultiplicativeQuadraticModel`).  E f is exact for SGD "
         "and for the order-1 and order-2 SMEs (for SGD, E f at the real step count k = t/η interpolates "
         f"between integers); from x₀ = ({x0[0]:g}, {x0[1]:g}) at t = kη = {t_final:g}, "
         f"{n_runs}-run SGD ensembles sit at |z| ≤ {np.abs(ensemble[:, 3]).max():.2f} standard errors from "

@@ -249,6 +249,27 @@ def multiplicative_sgd_loss_row(level: str) -> Check:
                  f"{N_SE:g} SE, SE = sd(f)/sqrt(M), M = {m}")
 
 
+def absolute_multiplicative_sgd_loss_row(level: str) -> Check:
+    """E f(x_k) of SGD with absolute curvature noise (Monte Carlo) vs its exact formula.
+
+    Curvature λ_i + σγ_i, σ = 1: the form in which a public reproduction writes Li–Tai–E's
+    second test model (docs/theory.md §2, provenance).
+    """
+    from .sgd.exact import MultiplicativeQuadraticModel
+
+    full = _level(level)
+    m, eta, k, sigma = (400_000 if full else 40_000), 0.2, 10, 1.0
+    model = MultiplicativeQuadraticModel(_LTE_HESSIAN, noise_scale=sigma, relative=False)
+    loss = model.run_sgd(np.tile(_LTE_X0, (m, 1)), eta, k, seed=35, record_every=k).observables["loss"][-1]
+    measured, se = float(loss.mean()), float(loss.std(ddof=1) / math.sqrt(m))
+    expected = float(model.expected_loss_sgd(_LTE_X0, eta, k))
+    return Check("sgd_multiplicative_absolute_loss",
+                 f"E f(x_k) of SGD, absolute curvature noise σ = {sigma:g}, η = {eta}, k = {k}",
+                 "exact per-step factor (1 − ηλ)² + η²σ² of E (qᵀx)² (sgd.exact); "
+                 "docs/theory.md §2", expected, measured, se, N_SE * se,
+                 f"{N_SE:g} SE, SE = sd(f)/sqrt(M), M = {m}")
+
+
 def implicit_regularisation_row(level: str) -> Check:
     """SGD on under-determined least squares from 0 ends at the minimum-norm solution X⁺y."""
     from .generalisation.implicit_regularisation import interpolant_distance
@@ -813,6 +834,7 @@ ROWS: dict[str, Callable[[str], Check]] = {
     "local_free_energy": local_free_energy_row,
     "sgd_current_least_squares": sgd_current_row,
     "spiked_covariance_outlier": spiked_covariance_outlier_row,
+    "sgd_multiplicative_absolute_loss": absolute_multiplicative_sgd_loss_row,
 }
 
 

@@ -6,7 +6,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quadratic, Rugged
 
@@ -14,6 +14,10 @@ from sgdsde.landscapes.toy import DoubleWell, MullerBrown, NonConservative, Quad
 # size max_examples themselves.
 settings.register_profile("sgdsde", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile("sgdsde")
+# For a timed run on a lent GPU (benchmarks/gpu_device_check.sh, `--hypothesis-profile=no-shrink`):
+# a failing example is reported as drawn instead of being shrunk, which can take minutes.
+settings.register_profile("no-shrink", parent=settings.get_profile("sgdsde"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 def toy_landscapes() -> dict:

@@ -471,6 +471,8 @@ def _fake_cupy():
         return np.array(a, dtype=dtype, copy=True).view(_FakeDeviceArray)
 
     def ascontiguousarray(a, dtype=None):
+        if not isinstance(a, _FakeDeviceArray):  # as CuPy 14: device arrays only
+            raise TypeError(f"Argument 'a' has incorrect type (expected a device array, got {type(a)})")
         a = asarray(a, dtype)
         return a if a.flags.c_contiguous else np.ascontiguousarray(a).view(_FakeDeviceArray)
 

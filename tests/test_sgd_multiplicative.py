@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import linalg
 
 from sgdsde.integrators import EulerMaruyama
 from sgdsde.save import SaveAt
@@ -75,8 +76,10 @@ def test_divergence_learning_rates(model):
         assert model.growth_rate_sme(model.divergence_lr(order), order).max() == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("which", ["model", "absolute"])
 @pytest.mark.parametrize("order", [1, 2])
-def test_core_integrators_run_the_multiplicative_sme(model, order):
+def test_core_integrators_run_the_multiplicative_sme(request, which, order):
+    model = request.getfixturevalue(which)  # relative σ = 1.5, or absolute σ = 1
     m, eta, dt, n = 20_000, 0.2, 0.01, 100
     traj = simulate(model.sme(eta, order), EulerMaruyama(), np.tile(X0, (m, 1)), dt=dt, n_steps=n, seed=4,
                     progress=False, save=SaveAt(every=n, observables={"loss": model.landscape.energy}))
@@ -84,7 +87,7 @@ def test_core_integrators_run_the_multiplicative_sme(model, order):
     # Euler–Maruyama on dc = −a c dt + b c dW multiplies E c² by exactly (1 − a dt)² + b² dt per step
     lam, c = model.eigenvalues, model.eigenvectors.T @ X0
     a = lam if order == 1 else lam + 0.5 * eta * lam**2
-    em_exact = 0.5 * np.sum(lam * c**2 * ((1 - a * dt) ** 2 + eta * (1.5 * lam) ** 2 * dt) ** n)
+    em_exact = 0.5 * np.sum(lam * c**2 * ((1 - a * dt) ** 2 + eta * model.curvature_std**2 * dt) ** n)
     se = loss.std(ddof=1) / math.sqrt(m)
     assert abs(loss.mean() - em_exact) <= 5 * se
     # and that discretisation converges to the SME's closed form: O(dt) relative gap
@@ -108,3 +111,79 @@ def test_bad_input():
         model.expected_loss_sgd(np.ones(3), 0.1, 3)
     with pytest.raises(ValueError, match="n_steps"):
         model.run_sgd(np.ones((2, 2)), 0.1, -1)
+    with pytest.raises(TypeError, match="relative"):
+        MultiplicativeQuadraticModel(H, 1.0, relative="no")
+
+
+# --- absolute curvature noise, s_i = σ: f_γ = ½ (Qᵀx)ᵀ(D + σ diag γ)(Qᵀx) ------------------------
+
+
+@pytest.fixture(scope="module")
+def absolute():
+    """σ = 1: the form in which a public reproduction writes Li–Tai–E's second test problem."""
+    return MultiplicativeQuadraticModel(H, noise_scale=1.0, relative=False)
+
+
+def test_absolute_noise_exact_moments_match_monte_carlo_sgd(absolute):
+    m, eta, k = 40_000, 0.2, 10
+    traj = absolute.run_sgd(np.tile(X0, (m, 1)), eta, k, seed=3, record_every=k)
+    c = traj.final @ absolute.eigenvectors  # eigen-coordinates of every run, (M, d)
+    c0 = absolute.eigenvectors.T @ X0
+    # E c_k = (1 − ηλ)^k c₀ (the curvature noise has mean zero), E c_k² = ρ^k c₀²;
+    # 5 SE per direction, SE = sd/sqrt(M) over independent runs
+    mean, second = (1 - eta * absolute.eigenvalues) ** k * c0, absolute.growth_factor_sgd(eta) ** k * c0**2
+    assert np.all(np.abs(c.mean(axis=0) - mean) <= 5 * c.std(axis=0, ddof=1) / math.sqrt(m))
+    assert np.all(np.abs((c**2).mean(axis=0) - second) <= 5 * (c**2).std(axis=0, ddof=1) / math.sqrt(m))
+    loss = traj.observables["loss"][-1]
+    se = loss.std(ddof=1) / math.sqrt(m)
+    assert abs(loss.mean() - absolute.expected_loss_sgd(X0, eta, k)) <= 5 * se
+    # At η = 0.2 the Monte Carlo resolves both SMEs' errors (25 and 10 SE measured), and the
+    # order-2 SME is the closer one, as its higher weak order says.
+    gap = [abs(loss.mean() - absolute.expected_loss_sme(X0, eta, k * eta, order)) for order in (1, 2)]
+    assert gap[0] > 10 * se and gap[1] > 5 * se and gap[1] < gap[0]
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_absolute_noise_sme_closed_form_in_matrix_form(absolute, order):
+    # E f(X_t) = ½ e^{ησ²t} x₀ᵀ H e^{−(2H + (order − 1)ηH²)t} x₀, from the eigen-coordinate form
+    eta, t = 0.1, 1.7
+    drift = 2 * H + (order - 1) * eta * H @ H
+    matrix_form = 0.5 * math.exp(eta * t) * X0 @ H @ linalg.expm(-drift * t) @ X0
+    assert absolute.expected_loss_sme(X0, eta, t, order) == pytest.approx(matrix_form, rel=1e-12)
+
+
+@pytest.mark.parametrize("order, band", [(1, (0.9, 1.1)), (2, (1.9, 2.1))])
+def test_absolute_noise_weak_order_of_the_exact_formulas(absolute, order, band):
+    # measured slopes 0.993 and 2.017 over η = 0.02 ... 0.0025 at t = 1
+    etas = np.array([0.02, 0.01, 0.005, 0.0025])
+    errors = [abs(absolute.expected_loss_sgd(X0, e, round(1 / e))
+                  - absolute.expected_loss_sme(X0, e, 1.0, order)) for e in etas]
+    assert band[0] < np.polyfit(np.log(etas), np.log(errors), 1)[0] < band[1]
+
+
+def test_absolute_noise_divergence_starts_in_the_soft_direction():
+    model = MultiplicativeQuadraticModel(H, noise_scale=1.5, relative=False)  # λ = 1, 2; s = 1.5
+    assert model.divergence_lr("sgd") == pytest.approx(2 / (1 + 1.5**2))  # λ = 1, below 4/(4 + 2.25)
+    assert model.divergence_lr(1) == pytest.approx(2 / 1.5**2)
+    assert model.divergence_lr(2) == pytest.approx(2 / (1.5**2 - 1))  # only λ = 1 < s grows
+    # at that threshold the soft direction is marginal while the stiff one still contracts
+    eta = model.divergence_lr("sgd")
+    stiff = (1 - 2 * eta) ** 2 + (1.5 * eta) ** 2
+    assert stiff < 1
+    np.testing.assert_allclose(model.growth_factor_sgd(eta), [1.0, stiff], rtol=1e-12)
+    assert MultiplicativeQuadraticModel(H, 1.0, relative=False).divergence_lr(2) == math.inf
+
+
+def test_relative_and_absolute_noise_agree_where_they_coincide():
+    # H = 2I: relative σ = 0.5 and absolute σ = 1 both give curvature 2 + γ
+    h = 2.0 * np.eye(2)
+    rel = MultiplicativeQuadraticModel(h, 0.5)
+    ab = MultiplicativeQuadraticModel(h, 1.0, relative=False)
+    np.testing.assert_allclose(rel.curvature_std, ab.curvature_std)
+    assert rel.expected_loss_sgd(X0, 0.1, 7) == pytest.approx(ab.expected_loss_sgd(X0, 0.1, 7), rel=1e-14)
+    for order in (1, 2):
+        expected = ab.expected_loss_sme(X0, 0.1, 0.7, order)
+        assert rel.expected_loss_sme(X0, 0.1, 0.7, order) == pytest.approx(expected, rel=1e-14)
+    x = np.tile(X0, (8, 1))
+    np.testing.assert_allclose(rel.run_sgd(x, 0.1, 7, seed=1).final, ab.run_sgd(x, 0.1, 7, seed=1).final,
+                               rtol=1e-12)

@@ -81,6 +81,15 @@ def noise_module():
                                        "uniforms"))
 
 
+def _on_device(a, dtype=None):
+    """``a`` (NumPy or CuPy) as a C-contiguous CuPy array of ``dtype``; no copy when it already is.
+
+    ``cupy.ascontiguousarray`` takes device arrays only (CuPy 14): a host array is first moved
+    with ``cupy.asarray``.
+    """
+    return cupy.ascontiguousarray(cupy.asarray(a, dtype=dtype))
+
+
 def _grid(n: int) -> tuple[tuple[int], tuple[int]]:
     return ((n + THREADS - 1) // THREADS,), (THREADS,)
 
@@ -109,7 +118,7 @@ class DeviceToy(Landscape):
 
     def energy_and_grad(self, x):
         """``(U(x), ∇U(x))`` of a device cloud ``x`` (M, d): shapes (M,) and (M, d)."""
-        x = cupy.ascontiguousarray(x)
+        x = _on_device(x)
         m = x.shape[0]
         grad = cupy.empty_like(x)
         energy = cupy.empty(m, dtype=x.dtype)
@@ -202,7 +211,7 @@ class CupyBackend(Backend):
                np.float64(friction), np.float64(sde.mass), *ziggurat_tables())
         for f in kernels.carries:  # real arrays in the cloud's dtype, counters as they are
             a = getattr(state, f)
-            setattr(state, f, cupy.ascontiguousarray(a, dtype=x.dtype if a.dtype.kind == "f" else None))
+            setattr(state, f, _on_device(a, dtype=x.dtype if a.dtype.kind == "f" else None))
         carried = [getattr(state, f) for f in kernels.carries]
         kernel(*_grid(m), (x, *carried, np.int64(m), dev_diverged, n_diverged, *run))
         if int(n_diverged.get()[0]):  # 4 bytes per launch; the flags only when a particle left
@@ -311,7 +320,7 @@ def _to_device(state: State) -> None:
     """Move the arrays of ``state`` to the device in place (no copy for those already there)."""
     for f in ARRAY_FIELDS:
         a = getattr(state, f)
-        setattr(state, f, None if a is None else cupy.ascontiguousarray(a))
+        setattr(state, f, None if a is None else _on_device(a))
 
 
 def _device_sde(sde: LangevinSDE) -> LangevinSDE:

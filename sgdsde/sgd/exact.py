@@ -5,9 +5,11 @@
   (additive noise).  Closed forms of E f(x_k) for SGD and of E f(X_t) for the order-1 and
   order-2 SME, an SGD ensemble simulator, and the two SMEs as LangevinSDEs.
 * :class:`MultiplicativeQuadraticModel` — the multiplicative-noise test problem:
-  ``f_γ(x) = ½ Σ_i λ_i (1 + σ γ_i) (q_iᵀx)²`` with γ ~ N(0, I) in the eigenbasis (λ_i, q_i)
-  of H, so f = ½ xᵀHx and Σ(x) = σ² Q diag(λ_i² (q_iᵀx)²) Qᵀ vanishes at the minimum.
-  Closed forms of E f for SGD and both SMEs, and the learning rate at which each blows up.
+  ``f_γ(x) = ½ Σ_i (λ_i + s_i γ_i) (q_iᵀx)²`` with γ ~ N(0, I) in the eigenbasis (λ_i, q_i)
+  of H and s_i = σλ_i (relative noise) or σ (absolute), so f = ½ xᵀHx and
+  Σ(x) = Q diag(s_i² (q_iᵀx)²) Qᵀ vanishes at the minimum.  Our parametrisation, not
+  transcribed from the paper (see the class).  Closed forms of E f for SGD and both SMEs,
+  and the learning rate at which each blows up.
 * Stationary covariances near a minimum: the Ornstein–Uhlenbeck (Lyapunov) prediction
   ``AΣ + ΣA = η Σ_B`` (Mandt, Hoffman & Blei, JMLR 2017, eq. 13), the exact discrete
   formula for additive noise ``AΣ + ΣA − η AΣA = η Σ_B``, and the exact stationary
@@ -196,62 +198,88 @@ def _steps_count(n_steps, record_every):
 
 
 class MultiplicativeQuadraticModel(_QuadraticModel):
-    """SGD with multiplicative noise: ``f_γ(x) = ½ Σ_i λ_i (1 + σγ_i)(q_iᵀx)²``, γ ~ N(0, I).
+    """SGD with multiplicative noise: every curvature of H fluctuates from sample to sample.
 
-    The curvature of every eigen-direction (λ_i, q_i) of H fluctuates by a relative amount σ
-    from sample to sample, so ``f = E f_γ = ½ xᵀHx`` while the gradient noise
-    ``Σ(x) = σ² Q diag(λ_i² (q_iᵀx)²) Qᵀ`` grows with the distance from the minimum and
-    vanishes at it (the noise of an interpolating model).  This is the multiplicative
-    counterpart of model 5.1 (:class:`GaussianQuadraticModel`), the situation of the second
-    test model of Li, Tai & E (JMLR 2019, section 5); the formulas below are derived here
-    (docs/theory.md §2), not transcribed from the paper.
+    ``f_γ(x) = ½ Σ_i (λ_i + s_i γ_i) (q_iᵀx)²`` with γ ~ N(0, I) and (λ_i, q_i) the eigenpairs
+    of H, so ``f = E f_γ = ½ xᵀHx`` while the gradient noise
+    ``Σ(x) = Q diag(s_i² (q_iᵀx)²) Qᵀ`` grows with the distance from the minimum and vanishes
+    at it (the noise of an interpolating model).  The standard deviation s_i of the curvature
+    of direction i is
+
+    * ``relative=True`` (default): ``s_i = σ λ_i``, every curvature fluctuates by the same
+      relative amount σ, ``f_γ = ½ Σ_i λ_i (1 + σγ_i)(q_iᵀx)²``;
+    * ``relative=False``: ``s_i = σ``, the same absolute amount in every direction,
+      ``f_γ = ½ (Qᵀx)ᵀ (D + σ diag γ)(Qᵀx)`` with H = Q D Qᵀ.
+
+    Provenance.  This is the multiplicative counterpart of model 5.1
+    (:class:`GaussianQuadraticModel`), in the situation of the second test model of Li, Tai &
+    E (JMLR 20(40), 2019, arXiv:1811.01558, section 5).  The paper's own statement of that
+    model could not be consulted for this library, so both parametrisations and every formula
+    below are derived here (docs/theory.md §2), not transcribed.  ``relative=False`` with
+    σ = 1 is the form in which a public reproduction of the paper's examples writes the second
+    test problem; for H = I the two parametrisations coincide.  What the tests check is the
+    paper's central claim on such a model, weak order 1 of the order-1 SME and weak order 2 of
+    the order-2 SME, for both parametrisations, and the exact mean and second moments against
+    Monte Carlo runs of the SGD (tests/test_sgd_multiplicative.py).
 
     Parameters
     ----------
     hessian : array_like, shape (d, d)
         Symmetric positive-definite H.
     noise_scale : float
-        σ > 0, the relative standard deviation of each curvature.
+        σ > 0: the relative (``relative=True``) or absolute (``relative=False``) standard
+        deviation of each curvature, in units of H.
+    relative : bool
+        Whether σ is relative to each eigenvalue (default) or absolute.
 
     Notes
     -----
     Every eigen-coordinate c_i = q_iᵀx evolves on its own.  SGD multiplies it by
-    ``1 − ηλ_i(1 + σγ)``, so ``E c_{i,k}² = ρ_i^k c_i²`` with
-    ``ρ_i = (1 − ηλ_i)² + σ²η²λ_i²``; the SMEs (Li, Tai & E, JMLR 2019, eqs. 4.4-4.5)
-    are geometric Brownian motions ``dc = −a_i c dt + sqrt(η) σλ_i c dW`` with
-    a_i = λ_i (order 1) or λ_i + ηλ_i²/2 (order 2), so ``E c_i(t)² = e^{r_i t} c_i²`` with
-    ``r_i = ησ²λ_i² − 2a_i``.  Hence ``E f = ½ Σ_i λ_i c_i² × (growth factor)``, and since
-    ``ln ρ_i / η = −2λ_i + ηλ_i²(σ² − 1) + O(η²)`` equals the order-2 rate to O(η²), the
+    ``1 − η(λ_i + s_i γ)``, so ``E c_{i,k} = (1 − ηλ_i)^k c_i`` (gradient descent's path) and
+    ``E c_{i,k}² = ρ_i^k c_i²`` with ``ρ_i = (1 − ηλ_i)² + η² s_i²``; the SMEs (Li, Tai & E,
+    JMLR 2019, eqs. 4.4-4.5) are geometric Brownian motions
+    ``dc = −a_i c dt + sqrt(η) s_i c dW`` with a_i = λ_i (order 1) or λ_i + ηλ_i²/2 (order 2),
+    so ``E c_i(t)² = e^{r_i t} c_i²`` with ``r_i = η s_i² − 2a_i``.  Hence
+    ``E f = ½ Σ_i λ_i c_i² × (growth factor)``; with absolute noise the order-1 SME gives
+    ``E f(X_t) = ½ e^{ησ²t} x₀ᵀ H e^{−2Ht} x₀``.  Since
+    ``ln ρ_i / η = −2λ_i + η(s_i² − λ_i²) + O(η²)`` equals the order-2 rate to O(η²), the
     order-1 SME is weakly first order and the order-2 SME second order.
 
-    The second moment grows (E f → ∞) once ρ_i > 1 or r_i > 0 for some i:
+    The second moment grows (E f → ∞) once ρ_i > 1 or r_i > 0 for some direction i:
 
-    * SGD:      η > 2 / (λ_max (1 + σ²));
-    * order 1:  η > 2 / (λ_max σ²);
-    * order 2:  η > 2 / (λ_max (σ² − 1)), never for σ ≤ 1.
+    * SGD:      η > 2λ_i / (λ_i² + s_i²);
+    * order 1:  η > 2λ_i / s_i²;
+    * order 2:  η > 2λ_i / (s_i² − λ_i²), only where s_i > λ_i.
 
-    So SGD blows up first, at a learning rate where both SMEs still predict convergence:
-    the expansion in η behind the SMEs misses the η²σ²λ² term that decides stability.
+    With relative noise these are η > 2/(λ_max(1 + σ²)), 2/(λ_max σ²) and 2/(λ_max(σ² − 1))
+    (never for σ ≤ 1): SGD blows up first, at a learning rate where both SMEs still predict
+    convergence, because the expansion in η behind the SMEs misses the η²s² term that
+    decides stability.  With absolute noise the first direction to blow up can be a soft one.
     """
 
     _algorithm = "sgd (multiplicative quadratic model)"
 
-    def __init__(self, hessian, noise_scale: float = 1.0):
+    def __init__(self, hessian, noise_scale: float = 1.0, *, relative: bool = True):
         super().__init__(hessian)
         if not np.all(self.eigenvalues > 0):
             raise ValueError(f"hessian must be positive definite, got eigenvalues {self.eigenvalues}")
         sigma = float(noise_scale)
         if not (math.isfinite(sigma) and sigma > 0):
             raise ValueError(f"noise_scale must be a finite number > 0, got {noise_scale}")
+        if not isinstance(relative, (bool, np.bool_)):
+            raise TypeError(f"relative must be True or False, got {relative!r}")
         self.noise_scale = sigma
+        self.relative = bool(relative)
+        # s_i, the standard deviation of the curvature of eigen-direction i, shape (d,)
+        self.curvature_std = sigma * self.eigenvalues if self.relative else np.full(self.dim, sigma)
 
     def _run_stats(self, lr: float) -> dict:
-        return {**super()._run_stats(lr), "noise_scale": self.noise_scale}
+        return {**super()._run_stats(lr), "noise_scale": self.noise_scale, "relative": self.relative}
 
     def growth_factor_sgd(self, lr: float) -> np.ndarray:
-        """ρ_i = E[(1 − ηλ_i(1 + σγ))²], the per-step factor of E c_i², shape (d,)."""
+        """ρ_i = E[(1 − η(λ_i + s_i γ))²], the per-step factor of E c_i², shape (d,)."""
         lr, lam = _lr(lr), self.eigenvalues
-        return (1.0 - lr * lam) ** 2 + (self.noise_scale * lr * lam) ** 2
+        return (1.0 - lr * lam) ** 2 + (lr * self.curvature_std) ** 2
 
     def growth_rate_sme(self, lr: float, order: int = 1) -> np.ndarray:
         """r_i, the rate of E c_i(t)² = e^{r_i t} c_i² under the order-1 or order-2 SME, shape (d,)."""
@@ -259,7 +287,7 @@ class MultiplicativeQuadraticModel(_QuadraticModel):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         lr, lam = _lr(lr), self.eigenvalues
         a = lam if order == 1 else lam + 0.5 * lr * lam**2
-        return lr * (self.noise_scale * lam) ** 2 - 2.0 * a
+        return lr * self.curvature_std**2 - 2.0 * a
 
     def expected_loss_sgd(self, x0, lr: float, steps) -> np.ndarray:
         """Exact E f(x_k) of SGD from x0 at the given step numbers, shape of ``steps``."""
@@ -278,25 +306,30 @@ class MultiplicativeQuadraticModel(_QuadraticModel):
     def divergence_lr(self, which="sgd") -> float:
         """Learning rate above which E f grows without bound: ``"sgd"``, 1 or 2 (the SME order).
 
-        Returns ``math.inf`` where it never does (order 2 with σ ≤ 1).
+        The smallest over the eigen-directions of the per-direction thresholds (class Notes);
+        ``math.inf`` where no direction ever grows (order 2 with every s_i ≤ λ_i).
         """
-        lam, s2 = self.eigenvalues.max(), self.noise_scale**2
+        lam, s2 = self.eigenvalues, self.curvature_std**2
         if which == "sgd":
-            return 2.0 / (lam * (1.0 + s2))
+            return float(np.min(2.0 * lam / (lam**2 + s2)))
         if which == 1:
-            return 2.0 / (lam * s2)
+            return float(np.min(2.0 * lam / s2))
         if which == 2:
-            return 2.0 / (lam * (s2 - 1.0)) if s2 > 1.0 else math.inf
+            if self.relative:  # the closed form, free of the rounding of σ²λ² − λ² at σ = 1
+                return 2.0 / (lam.max() * (self.noise_scale**2 - 1.0)) if self.noise_scale > 1 else math.inf
+            excess = s2 - lam**2
+            grows = excess > 0
+            return float(np.min(2.0 * lam[grows] / excess[grows])) if np.any(grows) else math.inf
         raise ValueError(f"which must be 'sgd', 1 or 2, got {which!r}")
 
     def sme(self, lr: float, order: int = 1) -> LangevinSDE:
         """The SME as a LangevinSDE: drift H (order 1) or H + ηH²/2 (order 2).
 
-        Noise ``B(x) = sqrt(η) σ Q diag(λ_i q_iᵀx)``, so that ``B Bᵀ = η Σ(x)``.
+        Noise ``B(x) = sqrt(η) Q diag(s_i q_iᵀx)``, so that ``B Bᵀ = η Σ(x)``.
         """
         lr, drift = self._sme_drift(lr, order)
-        q, lam = self.eigenvectors, self.eigenvalues
-        scale = math.sqrt(lr) * self.noise_scale * lam
+        q = self.eigenvectors
+        scale = math.sqrt(lr) * self.curvature_std
 
         def noise(x, xi):
             return ((x @ q) * scale * xi) @ q.T
@@ -304,16 +337,17 @@ class MultiplicativeQuadraticModel(_QuadraticModel):
         return LangevinSDE(drift, noise=StateDependentNoise(noise, self.dim))
 
     def sgd_step(self, x: np.ndarray, n: int, lr: float, noise) -> np.ndarray:
-        """One SGD step of every run, ``x_{k+1} = x_k − η Q diag(λ(1 + σγ_n)) Qᵀ x_k``, done in the
-        eigenbasis, ``c ← c (1 − η λ (1 + σ γ_n))``; γ_n ~ N(0, I) the normals of step n (stream
+        """One SGD step of every run, ``x_{k+1} = x_k − η Q diag(λ + s γ_n) Qᵀ x_k``, done in the
+        eigenbasis, ``c ← c (1 − η (λ + s γ_n))``; γ_n ~ N(0, I) the normals of step n (stream
         ``STREAM_CURVATURE_SAMPLES``)."""
         gamma = noise.normals(n, self.dim, STREAM_CURVATURE_SAMPLES)
-        q = self.eigenvectors
-        return ((x @ q) * (1.0 - lr * self.eigenvalues * (1.0 + self.noise_scale * gamma))) @ q.T
+        q, lam, sigma = self.eigenvectors, self.eigenvalues, self.noise_scale
+        curvature = lam * (1.0 + sigma * gamma) if self.relative else lam + sigma * gamma
+        return ((x @ q) * (1.0 - lr * curvature)) @ q.T
 
     def __repr__(self):
         return (f"MultiplicativeQuadraticModel(d={self.dim}, noise_scale={self.noise_scale:g}, "
-                f"eigenvalues={np.round(self.eigenvalues, 4).tolist()})")
+                f"relative={self.relative}, eigenvalues={np.round(self.eigenvalues, 4).tolist()})")
 
 
 def _square(a, name):
