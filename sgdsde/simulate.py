@@ -167,14 +167,19 @@ def _resume_save(prior: Trajectory, save: SaveAt | None) -> SaveAt:
     return save
 
 
-def _initial_velocity(sde, v0, x0, seed, offset, step0=0):
+def _initial_velocity(sde, v0, x0, seed, offset, step0=0, backend=None):
     if not sde.is_underdamped:
         if v0 is not None:
             raise ValueError("v0 is only used by underdamped dynamics (friction=...)")
         return None
     if v0 is None:  # Maxwell–Boltzmann at T (zero for non-thermal noise)
         t = sde.temperature or 0.0
-        xi = normals(seed, np.arange(offset, offset + x0.shape[0]), step0, sde.dim, STREAM_VELOCITY)
+        particles = np.arange(offset, offset + x0.shape[0])
+        if backend is None:
+            xi = normals(seed, particles, step0, sde.dim, STREAM_VELOCITY)
+        else:  # the same numbers from the backend's generator: the NumPy one draws ~1e7 normals/s
+            noise = backend.noise_source(seed, particles, np.float64)
+            xi = backend.to_host(noise.normals(step0, sde.dim, STREAM_VELOCITY))
         return (math.sqrt(t / sde.mass) * xi).astype(x0.dtype)
     v0 = check_cloud(v0, sde.dim, "v0")
     if v0.shape != x0.shape:
@@ -334,7 +339,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
     if resume is not None:
         start = _resumed_start(sde, integrator, resume, given, dt, t1, n_steps, save, max_abs)
     else:
-        start = _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs)
+        start = _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs, be)
     every_ckpt = start.save.every if checkpoint_every is None else int(checkpoint_every)
     if every_ckpt < 1:
         raise ValueError(f"checkpoint_every must be >= 1 step, got {checkpoint_every}")
@@ -403,7 +408,7 @@ def _end_of(prior: Trajectory) -> dict:
             "particle_offset": int(st["particle_offset"]), "step0": int(prior.step)}
 
 
-def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs) -> _Start:
+def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs, backend=None) -> _Start:
     """A new run: from ``x0``, or from where ``continue_from`` ended."""
     carried_v = None
     if continue_from is not None:
@@ -434,7 +439,7 @@ def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs) -> _
     if carried_v is not None and (sde.is_underdamped or continue_from is not None):
         v = np.array(carried_v, dtype=x.dtype)
     else:
-        v = _initial_velocity(sde, given["v0"], x, seed, offset, step0)
+        v = _initial_velocity(sde, given["v0"], x, seed, offset, step0, backend)
     target = step0 + _n_steps(t0, t1, dt, n_steps)
     if target >= STEP_LIMIT:
         raise ValueError(f"the run would pass the generator's last step 2**50 (step0 = {step0})")

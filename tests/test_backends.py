@@ -235,3 +235,21 @@ def test_backend_instances_pass_through():
     be = NumbaBackend()
     assert get_backend(be) is be
     assert get_backend("numpy").name == "numpy"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_maxwell_boltzmann_velocities_are_the_reference_numbers_on_every_backend(dtype):
+    # The driver draws the initial velocities with the run's backend (the NumPy generator makes
+    # ~1e7 normals/s, a ten-million-particle cloud's start on the GPU took seconds): they must be
+    # the reference's numbers bit for bit, whatever the backend, dtype, seed, offset and step0.
+    from sgdsde import random as rnd
+    from sgdsde.simulate import _initial_velocity
+
+    sde = LangevinSDE(DoubleWell(dim=3), temperature=0.7, friction=1.3, mass=2.0)
+    x = np.zeros((500, 3), dtype=dtype)
+    want = (np.sqrt(0.7 / 2.0) * rnd.normals(2**63 + 5, np.arange(40, 540), 17, 3,
+                                             rnd.STREAM_VELOCITY)).astype(dtype)
+    for backend in (None, get_backend("numpy"), get_backend("numba")):
+        got = _initial_velocity(sde, None, x, 2**63 + 5, 40, 17, backend)
+        assert got.dtype == dtype and isinstance(got, np.ndarray)
+        assert np.array_equal(got, want), backend
