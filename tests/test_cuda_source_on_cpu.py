@@ -577,6 +577,28 @@ def test_backend_float32_and_divergence_on_emulated_device(emulated):
     assert np.array_equal(errors[0].particles, errors[1].particles)
 
 
+def test_fused_runs_stay_on_the_device_between_records(emulated, monkeypatch):
+    # Device residency: between records a fused run copies to the host only the 4-byte
+    # divergence counter, once per chunk (kernel launch); the cloud itself comes back once per
+    # record ("position" only) and at the end.  Every get() of the stand-in is counted by size.
+    from sgdsde.save import SaveAt
+    from sgdsde.simulate import MAX_CHUNK, simulate
+
+    copies = []
+    real_get = _FakeDeviceArray.get
+    monkeypatch.setattr(_FakeDeviceArray, "get", lambda self: copies.append(self.size) or real_get(self))
+    sde = LangevinSDE(LANDSCAPES["double_well_1d"], temperature=0.5)
+    m, n_steps = 64, 3 * MAX_CHUNK + 5  # four chunks
+    x0 = _start(sde.landscape, m, np.float64)
+    traj = simulate(sde, EulerMaruyama(), x0, dt=1e-3, n_steps=n_steps, backend=emulated.CupyBackend(),
+                    seed=3, save=SaveAt(every=10**6, observables={"mean": "mean"}), progress=False)
+    assert traj.stats["fused"] and traj.step == n_steps
+    n_chunks = -(-n_steps // MAX_CHUNK)
+    # The counter after each launch, then the mean (d = 1) at the last record and the final cloud;
+    # the record at t0 is taken on the host, before the cloud moves to the device.
+    assert copies == [1] * n_chunks + [1, m]
+
+
 def test_backend_unfused_path_on_emulated_device(emulated):
     # State-dependent noise is not fused: the reference step runs on 'device' arrays with the
     # generator kernel's normals and the toy gradient kernel.
