@@ -46,7 +46,20 @@ particles of the cloud.  Four neighbouring rows (last prefix index j … j+3) sh
 over their common range ``k >= j+3``, so one load and store of ``∂H/∂x_k`` serves four
 entries: 0.126 ns per entry and particle in float32 (0.208 in float64) against 0.197 row by
 row (N = 1024, M = 16, one core of a loaded machine).  (Particles in the SIMD lanes, k
-outermost, did not vectorise under Numba: 1.0 ns.)  Rows
+outermost, did not vectorise under Numba: 1.0 ns.)
+
+Roofs (``benchmarks/pspin.py``, issue 17): per entry and particle the stream does two
+multiply–adds (the row sum and the gradient update; no order of the sums does fewer) and
+reads 4 bytes once for the whole cloud.  At M = 16 that is 5.7 G multiply–adds against
+0.67 GiB for N = 1024: 59–65 ms at the measured 88–98 GFMA/s of two cores, against 24–27 ms
+of reading at 26–30 GB/s, so the kernel is bound by arithmetic and could reach at most about
+42 % of the bandwidth bound even at the FMA peak (the bandwidth roof applies only for
+M <= 6).  Measured: 21 % of the arithmetic roof, 0.12 ns per entry and particle on one core
+against 0.04 at its FMA peak; the 4-row loop alone, all data in cache, takes 0.065–0.09.
+Tried and slower in the same runs: particles in the SIMD lanes with stack accumulators (LLVM
+keeps the eight accumulator vectors in memory: 1.3–1.6x slower), two particles per pass
+(1.15x), rows padded to whole vectors (no change), passes of 8 or 4 particles (1.06x, 1.4x).
+Rows
 are cut into a number of blocks that depends only on the tensor's size; each block
 accumulates into its own buffer and the buffers are summed in block order, so the result
 does not depend on the thread count.
