@@ -18,6 +18,7 @@ __all__ = ["EXTRAS", "MissingExtraError", "require"]
 #: extra name -> the top-level packages it brings (pyproject.toml [project.optional-dependencies])
 EXTRAS = {
     "gpu": ("cupy",),
+    "gpu-cuda13": ("cupy",),
     "digits": ("sklearn",),
     "distributed": ("dask", "distributed"),
     "bench": ("torch", "torchsde", "fplanck"),

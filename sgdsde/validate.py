@@ -232,42 +232,34 @@ def least_squares_covariance_row(level: str) -> Check:
                  se, N_SE * se, f"{N_SE:g} SE, SE = sd(|δ|²)/sqrt(M), M = {m}")
 
 
-def multiplicative_sgd_loss_row(level: str) -> Check:
-    """E f(x_k) of SGD with multiplicative noise (Monte Carlo) vs its exact formula."""
+def _multiplicative_sgd_loss(level, name, sigma, relative, seed, noise, factor) -> Check:
+    """E f(x_k) of SGD on the multiplicative model (Monte Carlo over M runs) vs its exact formula."""
     from .sgd.exact import MultiplicativeQuadraticModel
 
-    full = _level(level)
-    m, eta, k, sigma = (400_000 if full else 40_000), 0.2, 10, 0.5
-    model = MultiplicativeQuadraticModel(_LTE_HESSIAN, noise_scale=sigma)
-    loss = model.run_sgd(np.tile(_LTE_X0, (m, 1)), eta, k, seed=34, record_every=k).observables["loss"][-1]
+    m, eta, k = (400_000 if _level(level) else 40_000), 0.2, 10
+    model = MultiplicativeQuadraticModel(_LTE_HESSIAN, noise_scale=sigma, relative=relative)
+    loss = model.run_sgd(np.tile(_LTE_X0, (m, 1)), eta, k, seed=seed, record_every=k).observables["loss"][-1]
     measured, se = float(loss.mean()), float(loss.std(ddof=1) / math.sqrt(m))
     expected = float(model.expected_loss_sgd(_LTE_X0, eta, k))
-    return Check("sgd_multiplicative_loss",
-                 f"E f(x_k) of SGD, multiplicative noise σ = {sigma}, η = {eta}, k = {k}",
-                 "exact per-step factor (1 − ηλ)² + σ²η²λ² of E (qᵀx)² (sgd.exact); "
-                 "docs/theory.md §2", expected, measured, se, N_SE * se,
-                 f"{N_SE:g} SE, SE = sd(f)/sqrt(M), M = {m}")
+    return Check(name, f"E f(x_k) of SGD, {noise} σ = {sigma:g}, η = {eta}, k = {k}",
+                 f"exact per-step factor {factor} of E (qᵀx)² (sgd.exact); docs/theory.md §2",
+                 expected, measured, se, N_SE * se, f"{N_SE:g} SE, SE = sd(f)/sqrt(M), M = {m}")
+
+
+def multiplicative_sgd_loss_row(level: str) -> Check:
+    """E f(x_k) of SGD with relative curvature noise λ_i(1 + σγ_i), σ = 0.5."""
+    return _multiplicative_sgd_loss(level, "sgd_multiplicative_loss", 0.5, True, 34,
+                                    "multiplicative noise", "(1 − ηλ)² + σ²η²λ²")
 
 
 def absolute_multiplicative_sgd_loss_row(level: str) -> Check:
-    """E f(x_k) of SGD with absolute curvature noise (Monte Carlo) vs its exact formula.
+    """E f(x_k) of SGD with absolute curvature noise λ_i + σγ_i, σ = 1.
 
-    Curvature λ_i + σγ_i, σ = 1: the form in which a public reproduction writes Li–Tai–E's
-    second test model (docs/theory.md §2, provenance).
+    The form in which a public reproduction writes Li–Tai–E's second test model
+    (docs/theory.md §2, provenance).
     """
-    from .sgd.exact import MultiplicativeQuadraticModel
-
-    full = _level(level)
-    m, eta, k, sigma = (400_000 if full else 40_000), 0.2, 10, 1.0
-    model = MultiplicativeQuadraticModel(_LTE_HESSIAN, noise_scale=sigma, relative=False)
-    loss = model.run_sgd(np.tile(_LTE_X0, (m, 1)), eta, k, seed=35, record_every=k).observables["loss"][-1]
-    measured, se = float(loss.mean()), float(loss.std(ddof=1) / math.sqrt(m))
-    expected = float(model.expected_loss_sgd(_LTE_X0, eta, k))
-    return Check("sgd_multiplicative_absolute_loss",
-                 f"E f(x_k) of SGD, absolute curvature noise σ = {sigma:g}, η = {eta}, k = {k}",
-                 "exact per-step factor (1 − ηλ)² + η²σ² of E (qᵀx)² (sgd.exact); "
-                 "docs/theory.md §2", expected, measured, se, N_SE * se,
-                 f"{N_SE:g} SE, SE = sd(f)/sqrt(M), M = {m}")
+    return _multiplicative_sgd_loss(level, "sgd_multiplicative_absolute_loss", 1.0, False, 35,
+                                    "absolute curvature noise", "(1 − ηλ)² + η²σ²")
 
 
 def implicit_regularisation_row(level: str) -> Check:

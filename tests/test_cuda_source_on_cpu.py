@@ -483,6 +483,7 @@ def _fake_cupy():
     fake.asnumpy = lambda a: a.get() if isinstance(a, _FakeDeviceArray) else np.asarray(a)
     for name in ("all", "abs", "sum", "matmul", "max"):
         setattr(fake, name, getattr(np, name))
+    fake.bool_ = np.bool_
     fake.RawModule = _FakeRawModule
 
     class CUDARuntimeError(RuntimeError):
@@ -613,6 +614,59 @@ def test_backend_unfused_path_on_emulated_device(emulated):
     ref = simulate(sde, Heun(), x0, dt=0.01, n_steps=12, backend="numpy", seed=4, progress=False)
     assert not gpu.stats["fused"]
     np.testing.assert_allclose(gpu.final, ref.final, rtol=1e-10, atol=1e-12)
+
+
+def _unfused_sde(landscape=None):
+    from sgdsde.sde import StateDependentNoise
+
+    noise = StateDependentNoise(lambda x, xi: 0.5 * xi * (1.0 + 0.1 * np.tanh(x)), n_noise=2)
+    return LangevinSDE(LANDSCAPES["rugged_2d"] if landscape is None else landscape, noise=noise)
+
+
+def test_unfused_path_copies_to_the_host_once_per_window(emulated, monkeypatch):
+    # No host copy per step on the unfused path: the window's flags (a byte per step) at its end.
+    from sgdsde.save import SaveAt
+    from sgdsde.simulate import simulate
+
+    copies = []
+    real_get = _FakeDeviceArray.get
+    monkeypatch.setattr(_FakeDeviceArray, "get", lambda self: copies.append(self.size) or real_get(self))
+    n_steps, m = 100, 30
+    traj = simulate(_unfused_sde(), Heun(), _start(LANDSCAPES["rugged_2d"], m, np.float64), dt=0.01,
+                    n_steps=n_steps, backend=emulated.CupyBackend(), seed=4, save=SaveAt(every=10**6),
+                    progress=False)
+    assert not traj.stats["fused"] and traj.step == n_steps
+    window = emulated.DIVERGENCE_WINDOW
+    flags = [min(window, n_steps - s) for s in range(0, n_steps, window)]
+    assert copies == flags + [m * 2]  # a flag per step, once per window; then the final cloud
+
+
+@pytest.mark.parametrize("blow_up_at", ["first window", "later window"])
+def test_unfused_divergence_is_replayed_to_the_reference_step_and_state(emulated, blow_up_at):
+    # A particle thrown out inside a window: the window is replayed from its copy of the state,
+    # and the run stops at the same step, with the same particles and the same cloud, as the
+    # NumPy reference (which looks after every step).
+    from sgdsde.landscapes.toy import Quadratic
+    from sgdsde.results import DivergenceError
+    from sgdsde.simulate import simulate
+
+    # Too stiff along x₁ for the step (kh = 2.1 > 2): Heun multiplies x₁ by 1 − kh + (kh)²/2 =
+    # 1.105 per step, so particle 4 leaves |x| <= 50 after ~9 steps from x₁ = 20, and the cloud
+    # (x₁ of order the noise, 0.3) after ~50.
+    saddle = Quadratic(np.diag([7.0, 1.0]))
+    x0 = np.tile([0.01, 0.2], (6, 1))
+    x0[4, 0] = 20.0 if blow_up_at == "first window" else 0.3
+    errors = []
+    for backend in (emulated.CupyBackend(), "numpy"):
+        with pytest.raises(DivergenceError) as info:
+            simulate(_unfused_sde(saddle), Heun(), x0, dt=0.3, n_steps=300, backend=backend, seed=4,
+                     progress=False, max_abs=50.0)
+        errors.append(info.value)
+    gpu, ref = errors
+    assert gpu.step == ref.step
+    assert (gpu.step < emulated.DIVERGENCE_WINDOW) == (blow_up_at == "first window")
+    assert np.array_equal(gpu.particles, ref.particles)
+    np.testing.assert_allclose(gpu.trajectory.final, ref.trajectory.final, rtol=1e-10, atol=1e-12)
 
 
 def test_device_pspin_on_emulated_device(emulated):

@@ -13,6 +13,8 @@
   CuPy arrays: NumPy calls on CuPy arrays dispatch to CuPy, noise comes from the kernel,
   toy landscapes get a batched gradient kernel, and landscapes such as
   :class:`~sgdsde.landscapes._pspin_cupy.DevicePSpin` compute on the device (cuBLAS).
+  The divergence test stays on the device too: the host reads its flags once per window of
+  steps and replays a window that saw a divergence, to stop at the step it happened.
 
 Kernels are CUDA C compiled at run time by NVRTC through ``cupy.RawModule`` rather than
 Numba-CUDA: the same headers compile for the host, where the CPU test suite checks them
@@ -25,6 +27,7 @@ There is never a silent fallback to the CPU.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import weakref
 
@@ -46,6 +49,11 @@ cupy = require("cupy", "gpu", "backend 'cupy'")
 __all__ = ["CupyBackend", "DeviceToy", "ziggurat_tables", "fused_module", "noise_module"]
 
 THREADS = 256  # threads per block of the per-particle kernels
+
+# Steps of the unfused (reference) path between two looks of the host at the divergence flag:
+# a look is a device-to-host copy and a synchronisation, which per step would cost more than a
+# small cloud's step itself.  A state copy is kept per window for the replay of a divergence.
+DIVERGENCE_WINDOW = 32
 
 
 def _require_device() -> str:
@@ -220,29 +228,53 @@ class CupyBackend(Backend):
 
     def _advance_reference(self, integrator, sde, state, step0, n_steps, dt, seed, particles,
                            max_abs, diverged):
-        """The integrator's reference step on CuPy arrays, one step at a time."""
+        """The integrator's reference step on CuPy arrays, with no host copy per step.
+
+        The divergence test of every step stays on the device; the host reads one flag per
+        window of :data:`DIVERGENCE_WINDOW` steps.  A window that saw a particle leave is
+        replayed from its start (a copy of the state; the counter-based noise gives the same
+        states again) up to the step where it happened, so the run stops there with the same
+        state, step and particles as the CPU backends.
+        """
         device_sde = _device_sde(sde)
         noise = self.noise_source(seed, particles, state.x.dtype)
-        for n in range(step0, step0 + n_steps):
-            before = state.x
-            try:
-                integrator.step(device_sde, state, n, dt, noise)
-            except TypeError as err:
-                raise TypeError(
-                    f"backend 'cupy' runs the steps of {sde!r} on the device, and a part of it "
-                    f"accepts only NumPy arrays ({err}); give its landscape and noise model CuPy "
-                    "support, or use backend='numba'") from err
-            bad = ~cupy.all(cupy.abs(state.x) <= max_abs, axis=1)
-            if state.v is not None:
-                bad |= ~cupy.all(cupy.abs(state.v) <= max_abs, axis=1)
-            too_large = sde.manifold.step_too_large(before, state.x)
-            if too_large is not None:
-                bad |= too_large
-            if bool(bad.any()):
+        end = step0 + n_steps
+        for start in range(step0, end, DIVERGENCE_WINDOW):
+            stop = min(start + DIVERGENCE_WINDOW, end)
+            snapshot = state.copy()
+            left = cupy.zeros(stop - start, dtype=cupy.bool_)  # did a particle leave at step n?
+            for n in range(start, stop):
+                bad = self._reference_step(integrator, device_sde, sde, state, n, dt, noise, max_abs)
+                left[n - start] = bad.any()  # stays on the device
+            left = left.get()  # the window's one copy to the host: a byte per step
+            if left.any():
+                n_bad = start + int(np.argmax(left))
+                _restore(state, snapshot)
+                for n in range(start, n_bad + 1):
+                    bad = self._reference_step(integrator, device_sde, sde, state, n, dt, noise, max_abs)
                 bad = bad.get()
-                diverged[bad & (diverged < 0)] = n
-                return n + 1
+                diverged[bad & (diverged < 0)] = n_bad
+                return n_bad + 1
         return None
+
+    @staticmethod
+    def _reference_step(integrator, device_sde, sde, state, n, dt, noise, max_abs):
+        """Step ``n`` of the reference scheme on the device; the particles that left, (M,) bool."""
+        before = state.x
+        try:
+            integrator.step(device_sde, state, n, dt, noise)
+        except TypeError as err:
+            raise TypeError(
+                f"backend 'cupy' runs the steps of {sde!r} on the device, and a part of it "
+                f"accepts only NumPy arrays ({err}); give its landscape and noise model CuPy "
+                "support, or use backend='numba'") from err
+        bad = ~cupy.all(cupy.abs(state.x) <= max_abs, axis=1)
+        if state.v is not None:
+            bad |= ~cupy.all(cupy.abs(state.v) <= max_abs, axis=1)
+        too_large = sde.manifold.step_too_large(before, state.x)
+        if too_large is not None:
+            bad |= too_large
+        return bad
 
     def _device_diverged(self, diverged: np.ndarray):
         """The device mirror of the driver's ``diverged`` array, uploaded once per run."""
@@ -314,6 +346,12 @@ def _check_counter(step: int, stream: int) -> None:
         raise ValueError(f"step must lie in [0, 2**50), got {step}")
     if not 0 <= int(stream) < rnd.SLOW_TAG:
         raise ValueError(f"stream must lie in [0, {rnd.SLOW_TAG}), got {stream}")
+
+
+def _restore(state: State, snapshot: State) -> None:
+    """Put ``snapshot`` (a :meth:`State.copy`) back into ``state``, in place."""
+    for f in dataclasses.fields(State):
+        setattr(state, f.name, getattr(snapshot, f.name))
 
 
 def _to_device(state: State) -> None:
