@@ -24,6 +24,11 @@ The finite-N study of issue 17 (N up to 2048, >= 4 disorder samples from N = 512
 
 needs 5.4 GiB at N = 2048 (packed float32 couplings, ``SphericalPSpin.memory_needed``) and
 about 3000 gradients of 16 particles per sample (two temperatures, steps dt and 2 dt).
+On a GPU (``--backend cupy``, dense float32 couplings, 34 GB at N = 2048) a gradient is one
+GEMM that reads the whole tensor, ~8 ms at the H200's 4.3 TB/s, so the four N = 2048
+samples would take about two minutes (prepared for a GPU session: the example itself has
+not yet run on a device; its parts, ``DevicePSpin`` and ``simulate(backend="cupy")``, pass
+the device tests).
 Estimated cost from the gradients measured on two quiet cores (benchmarks/RESULTS.md):
 1.40 s at N = 2048 and 0.26 s at N = 1024, so about 4.7 h for the four N = 2048 samples,
 0.9 h for N = 1024 and about 6 h in all; on the shared machine under load, where one gradient
@@ -66,16 +71,31 @@ def run_at_step(landscape, temperature, args, seed, dt):
     x0 = landscape.manifold.random(args.particles, n, seed=seed + 1, dtype=landscape.dtype)
     every = max(1, round(args.record / dt))
     obs = {"energy": landscape.energy_per_spin}
-    first = simulate(sde, EulerMaruyama(), x0, dt=dt, t1=args.t_wait,
+    first = simulate(sde, EulerMaruyama(), x0, dt=dt, t1=args.t_wait, backend=args.backend,
                      save=SaveAt(every=every, observables=obs), seed=seed + 2, progress=False)
     x_wait = np.array(first.final)
     obs2 = {"energy": landscape.energy_per_spin,
             "c_wait": lambda x: np.sum(x * x_wait, axis=1) / n}
-    second = simulate(sde, EulerMaruyama(), x_wait, dt=dt, t1=args.t1 - args.t_wait,
+    second = simulate(sde, EulerMaruyama(), x_wait, dt=dt, t1=args.t1 - args.t_wait, backend=args.backend,
                       save=SaveAt(every=every, observables=obs2), seed=seed + 3, progress=False)
     t = np.concatenate([first.ts, args.t_wait + second.ts[1:]])
     e = np.concatenate([first.observables["energy"], second.observables["energy"][1:]]).astype(float)
     return t, e, args.t_wait + second.ts, second.observables["c_wait"].astype(float)
+
+
+def make_landscape(n, seed, dtype, backend):
+    """One disorder sample: packed couplings on the CPU, or the same couplings dense on a GPU.
+
+    :class:`~sgdsde.landscapes._pspin_cupy.DevicePSpin` draws the tensor of the CPU model of the
+    same seed; with ``--backend cupy`` every gradient is one GEMM on the device (N = 2048 in
+    float32: 34 GB of couplings, ~8 ms per gradient of 16 particles on an H200, where the CPU
+    takes 1.4 s).
+    """
+    if backend == "cupy":
+        from sgdsde.landscapes._pspin_cupy import DevicePSpin
+
+        return DevicePSpin(n, 3, seed=seed, dtype=dtype)
+    return SphericalPSpin(n, 3, seed=seed, dtype=dtype)
 
 
 def run_sample(landscape, temperature, args, seed):
@@ -126,7 +146,8 @@ def _cache_path(args, n, temperature, seed):
         return None
     name = (f"N{n}_T{temperature:g}_seed{seed}_M{args.particles}_t{args.t1:g}_tw{args.t_wait:g}"
             f"_dt{args.dt:g}_rec{args.record:g}_{'f32' if args.float32 else 'f64'}"
-            f"_{'richardson' if args.richardson else 'plain'}.npz")
+            f"_{'richardson' if args.richardson else 'plain'}"
+            f"{'_cupy' if args.backend == 'cupy' else ''}.npz")
     return args.cache / name
 
 
@@ -165,7 +186,7 @@ def run_size(n, n_samples, args, seed, solutions):
         for temperature, ck in solutions.items():
             if done[temperature] is None:
                 if landscape is None:
-                    landscape = SphericalPSpin(n, 3, seed=sample_seed, dtype=dtype)
+                    landscape = make_landscape(n, sample_seed, dtype, args.backend)
                 done[temperature] = run_sample(landscape, temperature, args, sample_seed)
                 _save_run(args, n, temperature, sample_seed, done[temperature])
             t, e, tc, c = done[temperature]
@@ -201,6 +222,9 @@ def main(argv=None):
                         help="plain runs at --dt, without the dt -> 0 extrapolation from dt and 2 dt")
     parser.add_argument("--float64", dest="float32", action="store_false",
                         help="couplings in float64 (twice the memory)")
+    parser.add_argument("--backend", choices=["numba", "cupy"], default="numba",
+                        help="cupy: dense couplings and every step on an NVIDIA GPU (extra "
+                             "sgdsde[gpu]); runs are cached apart from the CPU ones")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.samples, args.particles, args.t1, args.t_wait = [16, 24, 32], [1], 6, 2.0, 0.4

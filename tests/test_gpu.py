@@ -56,6 +56,18 @@ def test_cupy_backend_is_loud_without_a_device():
                  n_steps=2, backend="cupy", progress=False)
 
 
+def test_device_pspin_without_cupy_names_the_extra():
+    from sgdsde.landscapes._pspin_cupy import DevicePSpin
+
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"sgdsde\[gpu\]"):
+            DevicePSpin(8, 3)
+    else:
+        pytest.skip("CuPy is installed")
+
+
 def _start(landscape, m, dtype, seed=3):
     rng = np.random.default_rng(seed)
     if isinstance(landscape, MullerBrown):

@@ -88,7 +88,7 @@ def device_couplings(n: int, p: int, seed: int, dtype=np.float32):
     MemoryError
         If the ``n**p`` couplings do not fit in the device's free memory.
     """
-    import cupy
+    cupy = _cupy()
 
     from .._cuda import compiled, ziggurat_tables
 
@@ -111,6 +111,13 @@ def device_couplings(n: int, p: int, seed: int, dtype=np.float32):
                                    np.uint64(rnd.resolve_seed(seed)), np.uint32(coupling_stream(p)),
                                    *ziggurat_tables(cupy)))
     return j
+
+
+def _cupy():
+    """CuPy, or an error naming the extra that installs it."""
+    from .._extras import require
+
+    return require("cupy", "gpu", "DevicePSpin (the p-spin model on a GPU)")
 
 
 def _ctype(dtype):
@@ -155,7 +162,7 @@ class DevicePSpin(Landscape):
 
     def energy_and_grad(self, x):
         """``(H(σ), ∇H(σ))`` of a cloud ``x`` (M, N): shapes (M,) and (M, N), on the device."""
-        import cupy
+        cupy = _cupy()
 
         xd = self._device(x)
         m = xd.shape[0]
@@ -178,7 +185,7 @@ class DevicePSpin(Landscape):
         return self.energy(x) / self.n
 
     def _device(self, x):
-        import cupy
+        cupy = _cupy()
 
         xd = cupy.asarray(x)
         if xd.ndim != 2 or xd.shape[1] != self.n:
