@@ -237,35 +237,36 @@ def guarded(name, fn, *args):
 PARTS = ("pspin", "largest", "toy")
 
 
+HEADERS = {
+    "toy": ["integrator", "dtype", "GPU fused (particle-steps/s)", "GPU via simulate", "× copy bound",
+            "Numba CPU", "GPU / CPU"],
+    "pspin": ["N", "p", "M", "dtype", "draw (s)", "GEMM TFLOP/s", "energy+grad TFLOP/s", "fraction", "ms",
+              "Euler residual"],
+    "largest": ["N", "p", "M", "dtype", "couplings (GiB)", "free / total GiB", "draw (s)", "energy+grad (ms)",
+                "TFLOP/s", "mean E/N (random start)", "sizes tried"],
+}
+
+
 def tables(device, sizes, bandwidth, results) -> str:
-    """The Markdown of the parts measured so far."""
-    parts = [f"GPU: {device}. Host: {describe_machine()}.\n"]
-    if results.get("toy"):
-        parts.append(
+    """The Markdown of the parts measured so far: a caption and a table per part."""
+    captions = {
+        "toy": (
             f"**Toy cloud**: 1-D double well, {sizes['particles']:.0e} particles, {sizes['steps']} steps "
             f"of dt = 1e-3 (Numba, Euler–Maruyama only: {sizes['cpu_particles']:.0e} particles, "
             f"{sizes['cpu_steps']} steps, {os.cpu_count()} cores). Device copy bandwidth "
             f"{bandwidth / 1e9:.0f} GB/s; \"× copy bound\" is the fused rate over bandwidth / (2 × "
             "itemsize), the rate at which the cloud could merely be read and written once per step "
-            "(the fused kernel keeps x in registers for a whole chunk and is bound by the noise "
-            "generator's integer arithmetic instead). \"via simulate\" is the wall time of the "
-            "whole driver call (the cloud to the device and back, a record per chunk, after a "
-            "warm-up on a small cloud). Target: >= 1e10.\n\n"
-            + markdown_table(["integrator", "dtype", "GPU fused (particle-steps/s)", "GPU via simulate",
-                              "× copy bound", "Numba CPU", "GPU / CPU"], results["toy"]))
-    if results.get("pspin"):
-        parts.append(
-            "**p-spin**: `DevicePSpin.energy_and_grad` against its GEMM alone (same shapes, cuBLAS "
-            "through CuPy); target >= 60 %.\n\n"
-            + markdown_table(["N", "p", "M", "dtype", "draw (s)", "GEMM TFLOP/s", "energy+grad TFLOP/s",
-                              "fraction", "ms", "Euler residual"], results["pspin"]))
-    if results.get("largest"):
-        parts.append(
-            "**Largest N** whose couplings fit on the device (couplings drawn there, one batched "
-            "energy and gradient):\n\n"
-            + markdown_table(["N", "p", "M", "dtype", "couplings (GiB)", "free / total GiB", "draw (s)",
-                              "energy+grad (ms)", "TFLOP/s", "mean E/N (random start)", "sizes tried"],
-                             results["largest"]))
+            "(the fused kernel keeps x in registers for a whole chunk, so memory does not bound it). "
+            "\"via simulate\" is the wall time of the whole driver call (the cloud to the device and "
+            "back, a record per chunk, after a warm-up on a small cloud). Target: >= 1e10."),
+        "pspin": ("**p-spin**: `DevicePSpin.energy_and_grad` against its GEMM alone (same shapes, "
+                  "cuBLAS through CuPy); target >= 60 %."),
+        "largest": ("**Largest N** whose couplings fit on the device (couplings drawn there, one "
+                    "batched energy and gradient):"),
+    }
+    parts = [f"GPU: {device}. Host: {describe_machine()}.\n"]
+    parts += [f"{captions[part]}\n\n{markdown_table(HEADERS[part], results[part])}"
+              for part in ("toy", "pspin", "largest") if results.get(part)]
     return "\n\n".join(parts)
 
 
