@@ -31,7 +31,7 @@ from .divergence import MAX_GROWTH, check_max_abs, check_max_growth, divergence_
 from .integrators.base import Integrator
 from .landscapes.base import check_cloud
 from .manifolds import Sphere
-from .random import STREAM_VELOCITY, normals, resolve_seed
+from .random import STREAM_VELOCITY, resolve_seed
 from .recorder import Recorder
 from .results import Trajectory
 from .save import SaveAt
@@ -167,19 +167,16 @@ def _resume_save(prior: Trajectory, save: SaveAt | None) -> SaveAt:
     return save
 
 
-def _initial_velocity(sde, v0, x0, seed, offset, step0=0, backend=None):
+def _initial_velocity(sde, v0, x0, seed, offset, step0, backend):
     if not sde.is_underdamped:
         if v0 is not None:
             raise ValueError("v0 is only used by underdamped dynamics (friction=...)")
         return None
     if v0 is None:  # Maxwell–Boltzmann at T (zero for non-thermal noise)
         t = sde.temperature or 0.0
-        particles = np.arange(offset, offset + x0.shape[0])
-        if backend is None:
-            xi = normals(seed, particles, step0, sde.dim, STREAM_VELOCITY)
-        else:  # the same numbers from the backend's generator: the NumPy one draws ~1e7 normals/s
-            noise = backend.noise_source(seed, particles, np.float64)
-            xi = backend.to_host(noise.normals(step0, sde.dim, STREAM_VELOCITY))
+        # The reference's normals, drawn by the run's backend (NumPy's reference makes ~1e7/s).
+        noise = backend.noise_source(seed, np.arange(offset, offset + x0.shape[0]), np.float64)
+        xi = backend.to_host(noise.normals(step0, sde.dim, STREAM_VELOCITY))
         return (math.sqrt(t / sde.mass) * xi).astype(x0.dtype)
     v0 = check_cloud(v0, sde.dim, "v0")
     if v0.shape != x0.shape:
@@ -408,7 +405,7 @@ def _end_of(prior: Trajectory) -> dict:
             "particle_offset": int(st["particle_offset"]), "step0": int(prior.step)}
 
 
-def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs, backend=None) -> _Start:
+def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs, backend) -> _Start:
     """A new run: from ``x0``, or from where ``continue_from`` ended."""
     carried_v = None
     if continue_from is not None:
