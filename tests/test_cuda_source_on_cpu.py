@@ -600,27 +600,25 @@ def test_fused_runs_stay_on_the_device_between_records(emulated, monkeypatch):
     assert copies == [1] * n_chunks + [1, m]
 
 
+def _unfused_sde(landscape=None):
+    from sgdsde.sde import StateDependentNoise
+
+    noise = StateDependentNoise(lambda x, xi: 0.5 * xi * (1.0 + 0.1 * np.tanh(x)), n_noise=2)
+    return LangevinSDE(LANDSCAPES["rugged_2d"] if landscape is None else landscape, noise=noise)
+
+
 def test_backend_unfused_path_on_emulated_device(emulated):
     # State-dependent noise is not fused: the reference step runs on 'device' arrays with the
     # generator kernel's normals and the toy gradient kernel.
-    from sgdsde.sde import StateDependentNoise
     from sgdsde.simulate import simulate
 
-    noise = StateDependentNoise(lambda x, xi: 0.5 * xi * (1.0 + 0.1 * np.tanh(x)), n_noise=2)
-    sde = LangevinSDE(LANDSCAPES["rugged_2d"], noise=noise)
+    sde = _unfused_sde()
     x0 = _start(sde.landscape, 30, np.float64)
     be = emulated.CupyBackend()
     gpu = simulate(sde, Heun(), x0, dt=0.01, n_steps=12, backend=be, seed=4, progress=False)
     ref = simulate(sde, Heun(), x0, dt=0.01, n_steps=12, backend="numpy", seed=4, progress=False)
     assert not gpu.stats["fused"]
     np.testing.assert_allclose(gpu.final, ref.final, rtol=1e-10, atol=1e-12)
-
-
-def _unfused_sde(landscape=None):
-    from sgdsde.sde import StateDependentNoise
-
-    noise = StateDependentNoise(lambda x, xi: 0.5 * xi * (1.0 + 0.1 * np.tanh(x)), n_noise=2)
-    return LangevinSDE(LANDSCAPES["rugged_2d"] if landscape is None else landscape, noise=noise)
 
 
 def test_unfused_path_copies_to_the_host_once_per_window(emulated, monkeypatch):
@@ -653,13 +651,13 @@ def test_unfused_divergence_is_replayed_to_the_reference_step_and_state(emulated
     # Too stiff along x₁ for the step (kh = 2.1 > 2): Heun multiplies x₁ by 1 − kh + (kh)²/2 =
     # 1.105 per step, so particle 4 leaves |x| <= 50 after ~9 steps from x₁ = 20, and the cloud
     # (x₁ of order the noise, 0.3) after ~50.
-    saddle = Quadratic(np.diag([7.0, 1.0]))
+    stiff = Quadratic(np.diag([7.0, 1.0]))
     x0 = np.tile([0.01, 0.2], (6, 1))
     x0[4, 0] = 20.0 if blow_up_at == "first window" else 0.3
     errors = []
     for backend in (emulated.CupyBackend(), "numpy"):
         with pytest.raises(DivergenceError) as info:
-            simulate(_unfused_sde(saddle), Heun(), x0, dt=0.3, n_steps=300, backend=backend, seed=4,
+            simulate(_unfused_sde(stiff), Heun(), x0, dt=0.3, n_steps=300, backend=backend, seed=4,
                      progress=False, max_abs=50.0)
         errors.append(info.value)
     gpu, ref = errors
