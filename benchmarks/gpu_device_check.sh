@@ -7,7 +7,10 @@
 # Environment: OUT (log folder), PYTHON (default python3), TEST_S / BENCH_S (time limits of the two
 # stages in seconds, default 270 / 270), WORKERS (pytest-xdist workers, default 8), TESTS (pytest
 # arguments, default the gpu-marked tests; "none" skips them), PARTS (parts of benchmarks/gpu.py,
-# default all; "none" skips it), BENCH_ARGS (more arguments for it, e.g. --quick).
+# default all; "none" skips it), BENCH_ARGS (more arguments for it, e.g. --quick), STUDY=1 (also
+# run the finite-N p-spin study of examples/pspin_ck_vs_finite_n.py on the GPU, N = 64 ... 2048 with
+# 8 8 4 4 4 4 disorder samples, STUDY_S seconds at most, default 300; its figure, log and a tarball
+# of its run cache come back under $OUT).
 # The package runs from this checkout (PYTHONPATH), on the machine's own NumPy, SciPy, Numba and
 # CuPy; both stages always run, so one call brings back every result it could get.
 set -u -o pipefail
@@ -43,4 +46,13 @@ if [ "${PARTS:-}" != "none" ]; then
       --parts ${PARTS:-pspin largest toy} ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log" | grep -v '^|'
   echo "[check] gpu.py rc=$? in $((SECONDS - start)) s" | tee -a "$OUT/bench.log"
   cat "$OUT/gpu_tables.md" 2>/dev/null
+fi
+
+if [ "${STUDY:-0}" = "1" ]; then
+  start=$SECONDS
+  timeout "${STUDY_S:-300}" $PY examples/pspin_ck_vs_finite_n.py --backend cupy \
+      --sizes 64 128 256 512 1024 2048 --samples 8 8 4 4 4 4 --cache "$OUT/study_runs" --out "$OUT" \
+      2>&1 | tee "$OUT/study.log" | tail -40
+  echo "[check] finite-N study rc=$? in $((SECONDS - start)) s" | tee -a "$OUT/study.log"
+  tar -C "$OUT" -czf "$OUT/study_runs.tgz" study_runs && rm -rf "$OUT/study_runs"
 fi

@@ -26,9 +26,9 @@ needs 5.4 GiB at N = 2048 (packed float32 couplings, ``SphericalPSpin.memory_nee
 about 3000 gradients of 16 particles per sample (two temperatures, steps dt and 2 dt).
 On a GPU (``--backend cupy``, dense float32 couplings, 34 GB at N = 2048) a gradient is one
 GEMM that reads the whole tensor, ~8 ms at the H200's 4.3 TB/s, so the four N = 2048
-samples would take about two minutes (prepared for a GPU session: the example itself has
-not yet run on a device; its parts, ``DevicePSpin`` and ``simulate(backend="cupy")``, pass
-the device tests).
+samples would take about two minutes (prepared for a GPU session, ``STUDY=1 bash
+benchmarks/gpu_device_check.sh``: the example itself has not yet run on a device; its parts,
+``DevicePSpin`` and ``simulate(backend="cupy")``, pass the device tests).
 Estimated cost from the gradients measured on two quiet cores (benchmarks/RESULTS.md):
 1.40 s at N = 2048 and 0.26 s at N = 1024, so about 4.7 h for the four N = 2048 samples,
 0.9 h for N = 1024 and about 6 h in all; on the shared machine under load, where one gradient
