@@ -72,12 +72,12 @@ def run_at_step(landscape, temperature, args, seed, dt):
     every = max(1, round(args.record / dt))
     obs = {"energy": landscape.energy_per_spin}
     first = simulate(sde, EulerMaruyama(), x0, dt=dt, t1=args.t_wait, backend=args.backend,
-                     save=SaveAt(every=every, observables=obs), seed=seed + 2, progress=False)
+                     save=SaveAt(every=every, observables=obs), seed=seed + 2, progress=args.progress)
     x_wait = np.array(first.final)
     obs2 = {"energy": landscape.energy_per_spin,
             "c_wait": lambda x: np.sum(x * x_wait, axis=1) / n}
     second = simulate(sde, EulerMaruyama(), x_wait, dt=dt, t1=args.t1 - args.t_wait, backend=args.backend,
-                      save=SaveAt(every=every, observables=obs2), seed=seed + 3, progress=False)
+                      save=SaveAt(every=every, observables=obs2), seed=seed + 3, progress=args.progress)
     t = np.concatenate([first.ts, args.t_wait + second.ts[1:]])
     e = np.concatenate([first.observables["energy"], second.observables["energy"][1:]]).astype(float)
     return t, e, args.t_wait + second.ts, second.observables["c_wait"].astype(float)
@@ -185,10 +185,13 @@ def run_size(n, n_samples, args, seed, solutions):
         landscape = None
         for temperature, ck in solutions.items():
             if done[temperature] is None:
+                start = time.perf_counter()
                 if landscape is None:
                     landscape = make_landscape(n, sample_seed, dtype, args.backend)
                 done[temperature] = run_sample(landscape, temperature, args, sample_seed)
                 _save_run(args, n, temperature, sample_seed, done[temperature])
+                print(f"  N = {n}, sample {s + 1}/{n_samples}, T = {temperature:g}: "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
             t, e, tc, c = done[temperature]
             energies, corrs, gaps = runs[temperature]
             energies.append(e)
@@ -222,13 +225,15 @@ def main(argv=None):
                         help="plain runs at --dt, without the dt -> 0 extrapolation from dt and 2 dt")
     parser.add_argument("--float64", dest="float32", action="store_false",
                         help="couplings in float64 (twice the memory)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar per run (a line per finished run is still printed)")
     parser.add_argument("--backend", choices=["numba", "cupy"], default="numba",
                         help="cupy: dense couplings and every step on an NVIDIA GPU (extra "
                              "sgdsde[gpu]); runs are cached apart from the CPU ones")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.samples, args.particles, args.t1, args.t_wait = [16, 24, 32], [1], 6, 2.0, 0.4
-        args.dt, args.record = 0.02, 0.2
+        args.dt, args.record, args.progress = 0.02, 0.2, False
     if not 0 < args.t_wait < args.t1:
         parser.error("--t-wait must lie in (0, --t1)")
     if len(args.sizes) < 2:
