@@ -39,8 +39,8 @@ interrupted study resumes.
 from __future__ import annotations
 
 import math
+import os
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 
 from sgdsde.integrators import EulerMaruyama  # noqa: E402
 from sgdsde.landscapes.pspin import SphericalPSpin  # noqa: E402
-from sgdsde.plot import example_parser, save_figure  # noqa: E402
+from sgdsde.plot import example_parser, folder_argument, save_figure  # noqa: E402
 from sgdsde.save import SaveAt  # noqa: E402
 from sgdsde.sde import LangevinSDE  # noqa: E402
 from sgdsde.simulate import simulate  # noqa: E402
@@ -160,11 +160,19 @@ def _load_run(args, n, temperature, seed):
 
 
 def _save_run(args, n, temperature, seed, run):
+    """Keep one run under ``--cache``: written to a temporary name, then renamed (atomic)."""
     path = _cache_path(args, n, temperature, seed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         t, e, tc, c = run
-        np.savez(path, t=t, e=e, tc=tc, c=c)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, t=t, e=e, tc=tc, c=c)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def run_size(n, n_samples, args, seed, solutions):
@@ -218,7 +226,7 @@ def main(argv=None):
     parser.add_argument("--t-wait", type=float, default=2.0, dest="t_wait")
     parser.add_argument("--dt", type=float, default=0.01)
     parser.add_argument("--record", type=float, default=0.5, help="time between records")
-    parser.add_argument("--cache", type=Path, default=None,
+    parser.add_argument("--cache", type=folder_argument("--cache"), default=None,
                         help="folder keeping each (N, T, sample) run: an interrupted or extended "
                              "study (more sizes, more samples) reruns only what is missing")
     parser.add_argument("--no-richardson", dest="richardson", action="store_false",

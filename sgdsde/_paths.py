@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["check_writable_file", "check_output_folder"]
+__all__ = ["check_writable_file", "check_output_folder", "folder_argument"]
 
 
 def check_writable_file(path: str | Path, name: str) -> Path:
@@ -53,3 +55,32 @@ def check_output_folder(path: str | Path, name: str) -> Path:
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise PermissionError(f"{name}={str(path)!r}: the folder {str(ancestor)!r} is not writable")
     return path
+
+
+def folder_argument(option: str) -> Callable[[str], Path]:
+    """An argparse ``type`` for a folder a command will write, checked when the line is parsed.
+
+    A long study must not run for hours and then fail to save because its output folder is
+    a file or read-only: a bad folder is a usage error (exit status 2, the option named)
+    before any work.  The folder need not exist yet (:func:`check_output_folder`).
+
+    Parameters
+    ----------
+    option : str
+        The option's name, e.g. ``"--out"``, for the message.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = parser.add_argument("--cache", type=folder_argument("--cache"))
+    >>> parser.parse_args(["--cache", "runs"]).cache.name
+    'runs'
+    """
+    def parse(text: str) -> Path:
+        try:
+            return check_output_folder(text, option)
+        except OSError as err:  # argparse prefixes "argument <option>:" itself
+            raise argparse.ArgumentTypeError(str(err).removeprefix(f"{option}=")) from None
+
+    parse.__name__ = "folder"  # argparse names the type in its messages
+    return parse

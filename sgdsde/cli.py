@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._paths import folder_argument
+
 __all__ = ["main", "build_parser"]
 
 MAX_SEED = 2**63 - 1  # studies derive further seeds as seed + small offsets; all stay in uint64
@@ -73,16 +75,6 @@ def _seed(text: str) -> int:
     return value
 
 
-def _out_folder(text: str) -> str:
-    from ._paths import check_output_folder
-
-    try:
-        check_output_folder(text, "--out")
-    except OSError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix("--out=")) from None
-    return text
-
-
 #: A line in a Markdown file after which ``validate --markdown`` keeps the file's own text
 #: (e.g. the derivations below the table in docs/validation.md) instead of overwriting it.
 KEEP_BELOW = "<!-- sgdsde validate: the text below this line is kept when the table is rewritten -->"
@@ -140,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the default study and write a report with figures")
-    demo.add_argument("--out", type=_out_folder, default="sgdsde-report",
+    demo.add_argument("--out", type=folder_argument("--out"), default="sgdsde-report",
                       help="output folder, created if missing (default: sgdsde-report)")
     demo.add_argument("--scale", type=_scale, default=1.0,
                       help="size factor in (0, 1]: 1 is the full demo (a few minutes on 2 cores)")

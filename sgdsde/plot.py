@@ -15,7 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["example_arguments", "example_parser", "get_ax", "histogram_vs_density", "save_figure"]
+from ._paths import folder_argument
+
+__all__ = [
+    "example_arguments", "example_parser", "folder_argument", "get_ax", "histogram_vs_density", "save_figure",
+]
 
 
 def get_ax(ax=None, figsize=(5.0, 3.6)):
@@ -61,12 +65,14 @@ def example_parser(doc: str, *, script: str | Path) -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        ``--smoke`` (flag: tiny sizes for the test suite) and ``--out`` (a :class:`Path`);
-        add the script's own options before parsing.
+        ``--smoke`` (flag: tiny sizes for the test suite) and ``--out`` (a :class:`Path`,
+        checked writable when parsed: :func:`sgdsde._paths.folder_argument`, also exported
+        here for a script's own folder options); add the script's own options
+        before parsing.
     """
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0] if doc and doc.strip() else None)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes for the test suite")
-    parser.add_argument("--out", type=Path, default=Path(script).parent / "figures",
+    parser.add_argument("--out", type=folder_argument("--out"), default=Path(script).parent / "figures",
                         help="folder of the figure (default: the figures folder beside the script)")
     return parser
 

@@ -86,3 +86,42 @@ def test_example_smoke(script, tmp_path):
     # a smoke run must never overwrite a committed full-size figure (issue 15, class 14)
     assert all(f.name.endswith("_smoke.png") for f in figures), [f.name for f in figures]
     assert all(f.stat().st_size > 5_000 for f in figures), "a figure is suspiciously small (empty plot?)"
+
+
+def _finite_n_study():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "pspin_ck_vs_finite_n.py"
+    spec = importlib.util.spec_from_file_location("pspin_ck_vs_finite_n", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_finite_n_study_resumes_from_its_cache_with_the_same_numbers(tmp_path, capsys):
+    """Each (N, T, sample) run is kept under --cache, with no temporary file left behind, and
+    a second run reads every one back instead of running it again."""
+    study = _finite_n_study()
+    cache = tmp_path / "runs"
+    study.main(["--smoke", "--cache", str(cache), "--out", str(tmp_path)])
+    first = capsys.readouterr().out
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == 3 * 2 and all(name.endswith(".npz") for name in kept), kept  # 3 sizes x 2 T
+    assert first.count(", sample 1/1, T = ") == 6
+    study.main(["--smoke", "--cache", str(cache), "--out", str(tmp_path)])
+    second = capsys.readouterr().out
+    assert ", sample 1/1, T = " not in second  # nothing ran again
+    gaps = [line for line in first.splitlines() if "late-time gap" in line]
+    assert gaps and gaps == [line for line in second.splitlines() if "late-time gap" in line]
+
+
+def test_finite_n_study_rejects_a_cache_that_is_a_file_before_any_work(tmp_path, capsys):
+    study = _finite_n_study()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    with pytest.raises(SystemExit) as info:
+        study.main(["--smoke", "--cache", str(a_file / "runs"), "--out", str(tmp_path)])
+    assert info.value.code == 2
+    err = capsys.readouterr()
+    assert "argument --cache" in err.err and "CK solved" not in err.out

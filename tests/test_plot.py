@@ -51,3 +51,17 @@ def test_save_figure_writes_the_smoke_or_full_name(tmp_path, capsys):
     with pytest.raises(ValueError, match="stem"):
         save_figure(fig, out, "study.png", smoke=False)
     plt.close(fig)
+
+
+def test_an_unwritable_out_folder_is_a_usage_error_when_parsed(tmp_path, capsys):
+    """A long script must not run and then fail to save: --out is checked before any work."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for bad in (a_file, a_file / "below"):
+        with pytest.raises(SystemExit) as info:
+            example_arguments(DOC, ["--out", str(bad)], script="x.py")
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --out" in err and str(bad) in err and "Traceback" not in err
+    assert example_arguments(DOC, ["--out", str(tmp_path / "new")], script="x.py").out == tmp_path / "new"
+    assert not (tmp_path / "new").exists()  # checked, not created
