@@ -64,11 +64,15 @@ from sgdsde.theory.pspin import PSpinCovariance  # noqa: E402
 T_D = math.sqrt(3 / 4)
 
 
-def run_at_step(landscape, temperature, args, seed, dt):
-    """Per-particle energy (n_records, M) and C(t, t_w) of one disorder sample, step dt."""
+def run_at_step(landscape, temperature, args, seed, dt, particles):
+    """Per-particle energy (n_records, M) and C(t, t_w) of one disorder sample, step dt.
+
+    Particle i's start and noise depend on (seed, i) only, so the first m particles of a
+    larger cloud are an m-particle run (equal to rounding: the sums are grouped differently).
+    """
     n = landscape.n
     sde = LangevinSDE(landscape, temperature=temperature)
-    x0 = landscape.manifold.random(args.particles, n, seed=seed + 1, dtype=landscape.dtype)
+    x0 = landscape.manifold.random(particles, n, seed=seed + 1, dtype=landscape.dtype)
     every = max(1, round(args.record / dt))
     obs = {"energy": landscape.energy_per_spin}
     first = simulate(sde, EulerMaruyama(), x0, dt=dt, t1=args.t_wait, backend=args.backend,
@@ -98,7 +102,7 @@ def make_landscape(n, seed, dtype, backend):
     return SphericalPSpin(n, 3, seed=seed, dtype=dtype)
 
 
-def run_sample(landscape, temperature, args, seed):
+def run_sample(landscape, temperature, args, seed, particles):
     """Per-particle energy (n_records, M) and C(t, t_w) of one disorder sample, as dt → 0.
 
     Euler–Maruyama's averages carry an O(dt) bias (at T = 0.5, dt = 0.01 it is about 0.007
@@ -108,10 +112,10 @@ def run_sample(landscape, temperature, args, seed):
     use different noise, so the combination's variance is 4 Var(dt) + Var(2 dt): the
     standard errors downstream include it.  ``--no-richardson`` keeps the plain dt run.
     """
-    t, e, tc, c = run_at_step(landscape, temperature, args, seed, args.dt)
+    t, e, tc, c = run_at_step(landscape, temperature, args, seed, args.dt, particles)
     if not args.richardson:
         return t, e, tc, c
-    t2, e2, tc2, c2 = run_at_step(landscape, temperature, args, seed, 2 * args.dt)
+    t2, e2, tc2, c2 = run_at_step(landscape, temperature, args, seed, 2 * args.dt, particles)
     if not (np.allclose(t, t2) and np.allclose(tc, tc2)):
         raise ValueError("--record, --t-wait and --t1 must be multiples of 2 --dt for the extrapolation")
     return t, 2 * e - e2, tc, 2 * c - c2
@@ -140,28 +144,40 @@ def fit_gap(inv_n, gap, se):
     return coef, np.sqrt(np.diag(cov))
 
 
-def _cache_path(args, n, temperature, seed):
+def _cache_path(args, n, temperature, seed, particles):
     """Where one (N, T, sample) run is kept under ``--cache``, named by every setting it used."""
     if args.cache is None:
         return None
-    name = (f"N{n}_T{temperature:g}_seed{seed}_M{args.particles}_t{args.t1:g}_tw{args.t_wait:g}"
+    name = (f"N{n}_T{temperature:g}_seed{seed}_M{particles}_t{args.t1:g}_tw{args.t_wait:g}"
             f"_dt{args.dt:g}_rec{args.record:g}_{'f32' if args.float32 else 'f64'}"
             f"_{'richardson' if args.richardson else 'plain'}"
             f"{'_cupy' if args.backend == 'cupy' else ''}.npz")
     return args.cache / name
 
 
-def _load_run(args, n, temperature, seed):
-    path = _cache_path(args, n, temperature, seed)
-    if path is None or not path.exists():
+def _load_run(args, n, temperature, seed, particles):
+    """A kept run of ``particles`` particles, or the first ``particles`` of the smallest kept
+    run of the same sample and settings with more (see :func:`run_at_step`); else None."""
+    path = _cache_path(args, n, temperature, seed, particles)
+    if path is None:
         return None
+    if not path.exists():
+        head, tail = path.name.split(f"_M{particles}_")  # the name has one particle count
+        larger = {}
+        for other in path.parent.glob(f"{head}_M*_{tail}"):
+            count = other.name[len(head) + 2: len(other.name) - len(tail) - 1]
+            if count.isdigit() and int(count) > particles:
+                larger[int(count)] = other
+        if not larger:
+            return None
+        path = larger[min(larger)]
     with np.load(path) as f:
-        return f["t"], f["e"], f["tc"], f["c"]
+        return f["t"], f["e"][:, :particles], f["tc"], f["c"][:, :particles]
 
 
-def _save_run(args, n, temperature, seed, run):
+def _save_run(args, n, temperature, seed, particles, run):
     """Keep one run under ``--cache``: written to a temporary name, then renamed (atomic)."""
-    path = _cache_path(args, n, temperature, seed)
+    path = _cache_path(args, n, temperature, seed, particles)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         t, e, tc, c = run
@@ -175,7 +191,7 @@ def _save_run(args, n, temperature, seed, run):
             raise
 
 
-def run_size(n, n_samples, args, seed, solutions):
+def run_size(n, n_samples, particles, args, seed, solutions):
     """At size n, for each temperature of ``solutions`` (T -> CKSolution), over the disorder
     samples: the energy trace (t, mean, se), C(t, t_w) (t, mean, se) and the late-time gap to
     the N → ∞ energy (mean, se).
@@ -189,15 +205,16 @@ def run_size(n, n_samples, args, seed, solutions):
     runs = {temperature: ([], [], []) for temperature in solutions}
     for s in range(n_samples):
         sample_seed = seed + 100 * s
-        done = {temperature: _load_run(args, n, temperature, sample_seed) for temperature in solutions}
+        done = {temperature: _load_run(args, n, temperature, sample_seed, particles)
+                for temperature in solutions}
         landscape = None
         for temperature, ck in solutions.items():
             if done[temperature] is None:
                 start = time.perf_counter()
                 if landscape is None:
                     landscape = make_landscape(n, sample_seed, dtype, args.backend)
-                done[temperature] = run_sample(landscape, temperature, args, sample_seed)
-                _save_run(args, n, temperature, sample_seed, done[temperature])
+                done[temperature] = run_sample(landscape, temperature, args, sample_seed, particles)
+                _save_run(args, n, temperature, sample_seed, particles, done[temperature])
                 print(f"  N = {n}, sample {s + 1}/{n_samples}, T = {temperature:g}: "
                       f"{time.perf_counter() - start:.1f} s", flush=True)
             t, e, tc, c = done[temperature]
@@ -218,7 +235,9 @@ def main(argv=None):
     parser = example_parser(__doc__, script=__file__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.2])
-    parser.add_argument("--particles", type=int, default=16, help="particles per disorder sample")
+    parser.add_argument("--particles", type=int, nargs="+", default=[16],
+                        help="particles per disorder sample: one number, or one per size (the "
+                             "first m particles of a kept run with more serve a run of m)")
     parser.add_argument("--samples", type=int, nargs="+", default=[8, 8, 4, 4, 4],
                         help="disorder samples per N: one number, or one per size "
                              "(the SE is across samples when > 1, across particles otherwise)")
@@ -240,7 +259,7 @@ def main(argv=None):
                              "sgdsde[gpu]); runs are cached apart from the CPU ones")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.samples, args.particles, args.t1, args.t_wait = [16, 24, 32], [1], 6, 2.0, 0.4
+        args.sizes, args.samples, args.particles, args.t1, args.t_wait = [16, 24, 32], [1], [6], 2.0, 0.4
         args.dt, args.record, args.progress = 0.02, 0.2, False
     if not 0 < args.t_wait < args.t1:
         parser.error("--t-wait must lie in (0, --t1)")
@@ -250,6 +269,10 @@ def main(argv=None):
         args.samples = args.samples * len(args.sizes)
     if len(args.samples) != len(args.sizes) or min(args.samples) < 1:
         parser.error("--samples takes one count >= 1, or one per size")
+    if len(args.particles) == 1:
+        args.particles = args.particles * len(args.sizes)
+    if len(args.particles) != len(args.sizes) or min(args.particles) < 2:
+        parser.error("--particles takes one count >= 2, or one per size")
 
     xi = PSpinCovariance.pure(3)
     fig, axes = plt.subplots(len(args.temperatures), 3, figsize=(16, 4.2 * len(args.temperatures)),
@@ -263,10 +286,10 @@ def main(argv=None):
                                           dt0=0.01)
         print(f"T = {temperature}: CK solved to t = {args.t1:g} in {time.perf_counter() - start:.1f} s")
     results = {}
-    for n, n_samples in zip(args.sizes, args.samples, strict=True):
+    for n, n_samples, particles in zip(args.sizes, args.samples, args.particles, strict=True):
         start = time.perf_counter()
-        results[n] = run_size(n, n_samples, args, seed=1000 * n + 17, solutions=solutions)
-        print(f"N = {n}: {n_samples} sample(s) x {args.particles} particles to t = {args.t1:g} at "
+        results[n] = run_size(n, n_samples, particles, args, seed=1000 * n + 17, solutions=solutions)
+        print(f"N = {n}: {n_samples} sample(s) x {particles} particles to t = {args.t1:g} at "
               f"T = {', '.join(f'{t:g}' for t in args.temperatures)} in {time.perf_counter() - start:.1f} s",
               flush=True)
         for temperature in args.temperatures:

@@ -125,3 +125,30 @@ def test_finite_n_study_rejects_a_cache_that_is_a_file_before_any_work(tmp_path,
     assert info.value.code == 2
     err = capsys.readouterr()
     assert "argument --cache" in err.err and "CK solved" not in err.out
+
+
+def test_finite_n_study_serves_a_smaller_cloud_from_the_first_particles_of_a_kept_larger_one(tmp_path):
+    """Particle i's start and noise depend on (seed, i) only, so a kept 6-particle run serves a
+    4-particle one: its first 4 columns equal a direct 4-particle run to rounding (float64;
+    different particles would differ by O(0.1)); a kept run with fewer particles, or of
+    another sample, serves nothing."""
+    from argparse import Namespace
+
+    import numpy as np
+
+    from sgdsde.landscapes.pspin import SphericalPSpin
+
+    study = _finite_n_study()
+    args = Namespace(cache=tmp_path, t1=0.4, t_wait=0.2, dt=0.02, record=0.2, float32=False,
+                     richardson=True, backend="numba", progress=False)
+    landscape = SphericalPSpin(16, 3, seed=3)
+    seed = 16017
+    study._save_run(args, 16, 0.5, seed, 6, study.run_sample(landscape, 0.5, args, seed, 6))
+    direct = study.run_sample(landscape, 0.5, args, seed, 4)
+    kept = study._load_run(args, 16, 0.5, seed, 4)
+    for a, b in zip(kept, direct, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    assert study._load_run(args, 16, 0.5, seed, 8) is None
+    assert study._load_run(args, 16, 0.5, seed + 100, 4) is None
+    assert study._load_run(args, 16, 1.2, seed, 4) is None
