@@ -17,23 +17,26 @@ Run::
     python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 --samples 8
     python examples/pspin_ck_vs_finite_n.py --smoke    # seconds, used by the tests
 
-The finite-N study of issue 17 (N up to 2048, >= 4 disorder samples from N = 512)::
+The finite-N study, N = 64 ... 2048 with >= 4 disorder samples from N = 512 on (the
+committed figure)::
 
     python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 512 1024 2048 \
-        --samples 8 8 4 4 4 4 --cache runs/
+        --samples 8 8 4 4 4 4 --particles 16 16 16 16 16 4 --cache runs/
 
-needs 5.4 GiB at N = 2048 (packed float32 couplings, ``SphericalPSpin.memory_needed``) and
-about 3000 gradients of 16 particles per sample (two temperatures, steps dt and 2 dt).
+N = 2048 needs 5.4 GiB (packed float32 couplings, ``SphericalPSpin.memory_needed``) and
+3000 gradients per sample (two temperatures, steps dt and 2 dt).  On two cores a gradient
+took 2.0 s for 16 particles and 0.6 s for 4 (the kernel is bound by arithmetic, so its time
+is nearly proportional to the cloud), so N = 2048 runs 4 particles per sample: 15-16 min per
+temperature, 31 min per sample (measured); its first sample, run earlier with 16 particles,
+serves its first 4 from the cache.  With 4 particles a sample's mean carries more particle
+noise, but the standard errors are taken across samples and include it.  N <= 1024 takes
+about 2 h on two cores.
 On a GPU (``--backend cupy``, dense float32 couplings, 34 GB at N = 2048) a gradient is one
-GEMM that reads the whole tensor, ~8 ms at the H200's 4.3 TB/s, so the four N = 2048
-samples would take about two minutes (prepared for a GPU session, ``STUDY=1 bash
+GEMM that reads the whole tensor, ~8 ms at the H200's 4.3 TB/s, so four N = 2048 samples of
+16 particles would take about two minutes (prepared for a GPU session, ``STUDY=1 bash
 benchmarks/gpu_device_check.sh``: the example itself has not yet run on a device; its parts,
 ``DevicePSpin`` and ``simulate(backend="cupy")``, pass the device tests).
-Estimated cost from the gradients measured on two quiet cores (benchmarks/RESULTS.md):
-1.40 s at N = 2048 and 0.26 s at N = 1024, so about 4.7 h for the four N = 2048 samples,
-0.9 h for N = 1024 and about 6 h in all; on the shared machine under load, where one gradient
-at N = 2048 took 17.6 s, it would be days.  Use ``--cache`` so that an
-interrupted study resumes.
+Use ``--cache`` so that an interrupted study resumes.
 """
 
 from __future__ import annotations
