@@ -21,7 +21,7 @@ The finite-N study, N = 64 ... 2048 with >= 4 disorder samples from N = 512 on (
 committed figure)::
 
     python examples/pspin_ck_vs_finite_n.py --sizes 64 128 256 512 1024 2048 \
-        --samples 8 8 4 4 4 4 --particles 16 16 16 16 16 4 --cache runs/
+        --samples 8 8 4 4 4 5 --particles 16 16 16 16 16 4 --cache runs/
 
 N = 2048 needs 5.4 GiB (packed float32 couplings, ``SphericalPSpin.memory_needed``) and
 3000 gradients per sample (two temperatures, steps dt and 2 dt).  On two cores a gradient
