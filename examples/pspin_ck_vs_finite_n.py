@@ -42,7 +42,6 @@ Use ``--cache`` so that an interrupted study resumes.
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import matplotlib
@@ -53,7 +52,7 @@ import numpy as np  # noqa: E402
 
 from sgdsde.integrators import EulerMaruyama  # noqa: E402
 from sgdsde.landscapes.pspin import SphericalPSpin  # noqa: E402
-from sgdsde.plot import example_parser, folder_argument, save_figure  # noqa: E402
+from sgdsde.plot import atomic_write, example_parser, folder_argument, save_figure  # noqa: E402
 from sgdsde.save import SaveAt  # noqa: E402
 from sgdsde.sde import LangevinSDE  # noqa: E402
 from sgdsde.simulate import simulate  # noqa: E402
@@ -184,14 +183,8 @@ def _save_run(args, n, temperature, seed, particles, run):
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         t, e, tc, c = run
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, t=t, e=e, tc=tc, c=c)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            np.savez(f, t=t, e=e, tc=tc, c=c)
 
 
 def run_size(n, n_samples, particles, args, seed, solutions):

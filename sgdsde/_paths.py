@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["check_writable_file", "check_output_folder", "folder_argument"]
+__all__ = ["check_writable_file", "check_output_folder", "folder_argument", "atomic_write"]
 
 
 def check_writable_file(path: str | Path, name: str) -> Path:
@@ -84,3 +87,22 @@ def folder_argument(option: str) -> Callable[[str], Path]:
 
     parse.__name__ = "folder"  # argparse names the type in its messages
     return parse
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
+    """Open a binary file that appears at ``path`` only once it is completely written.
+
+    The data go to a temporary file in the same folder, renamed onto ``path`` when the
+    block ends (atomic: an interrupted write never leaves a truncated file or corrupts an
+    existing one); if the block raises, the temporary file is removed.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._paths import folder_argument
+from ._paths import atomic_write, folder_argument
 
 __all__ = [
-    "example_arguments", "example_parser", "folder_argument", "get_ax", "histogram_vs_density", "save_figure",
+    "atomic_write", "example_arguments", "example_parser", "folder_argument", "get_ax",
+    "histogram_vs_density", "save_figure",
 ]
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._paths import check_writable_file
+from ._paths import atomic_write, check_writable_file
 
 __all__ = ["Trajectory", "DivergenceError", "TrajectoryFileError"]
 
@@ -119,14 +117,8 @@ class Trajectory:
             arrays[f"obs__{k}"] = v
         meta = {"step": self.step, "stats": self.stats, "settings": self.settings}
         arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
-        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "xb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            np.savez_compressed(f, **arrays)
         return path
 
     @classmethod
