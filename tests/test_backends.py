@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -202,6 +203,43 @@ def test_same_result_with_one_and_two_threads(cls, fused, numba_threads):
         pytest.skip("Numba is configured with a single thread")
     assert np.array_equal(one.final, two.final)
     assert one.final_velocity is None or np.array_equal(one.final_velocity, two.final_velocity)
+
+
+@pytest.mark.parametrize("n_particles", [1, 64, 65, 257, 1000])
+def test_fused_threads_tile_the_cloud_in_whole_lane_groups(n_particles, numba_threads):
+    """run_in_threads: the slices cover [0, M) once, start on a lane group, one per thread."""
+    from sgdsde._random_numba import LANES
+    from sgdsde.integrators._numba_fused import run_in_threads
+
+    for threads in (1, 2, 3):
+        with numba_threads(threads) as n:
+            seen = []
+            run_in_threads(lambda lo, hi, out=seen: out.append((lo, hi)), n_particles)
+        seen.sort()
+        assert [lo for lo, _ in seen[1:]] == [hi for _, hi in seen[:-1]]
+        assert seen[0][0] == 0 and seen[-1][1] == n_particles
+        assert all(lo % LANES == 0 and hi > lo for lo, hi in seen)
+        assert len(seen) == min(n, -(-n_particles // LANES))
+
+
+def test_fused_threads_finish_every_slice_before_raising(numba_threads):
+    """A slice that fails does not leave the others running on the cloud: all end, then it raises."""
+    from sgdsde.integrators._numba_fused import run_in_threads
+
+    done = []
+
+    def call(lo, hi):
+        if lo == 0:
+            raise FloatingPointError("slice 0")
+        time.sleep(0.05)
+        done.append(lo)
+
+    with numba_threads(2) as n:
+        if n < 2:
+            pytest.skip("Numba is configured with a single thread")
+        with pytest.raises(FloatingPointError, match="slice 0"):
+            run_in_threads(call, 1000)
+    assert done == [512]
 
 
 def test_shards_of_a_cloud_follow_the_paths_of_the_whole():

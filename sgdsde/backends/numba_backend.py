@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import random as rnd
 from .._random_numba import normals_into
-from ..integrators._numba_fused import noise_buffer
+from ..integrators._numba_fused import noise_buffer, run_in_threads
 from ..integrators.base import NoiseSource, own_kernels
 from ..manifolds import Euclidean, Sphere
 from .base import Backend
@@ -113,10 +113,16 @@ class NumbaBackend(Backend):
         x = np.ascontiguousarray(state.x)
         carried = [np.ascontiguousarray(getattr(state, f)) for f in kernels.carries]
         params = [float(getattr(sde, a)) for a in kernels.sde_params]
-        kernels.numba(x, *carried, np.int64(sde.landscape.fused_kind),
-                      np.ascontiguousarray(sde.landscape.fused_params, dtype=np.float64),
-                      np.uint64(seed), offset, np.int64(step0), np.int64(n_steps), float(dt),
-                      float(sde.temperature), *params, float(max_abs), diverged)
+        kind = np.int64(sde.landscape.fused_kind)
+        landscape_params = np.ascontiguousarray(sde.landscape.fused_params, dtype=np.float64)
+
+        def advance_slice(lo, hi):
+            kernels.numba(x[lo:hi], *(a[lo:hi] for a in carried), kind, landscape_params,
+                          np.uint64(seed), offset + np.int64(lo), np.int64(step0),
+                          np.int64(n_steps), float(dt), float(sde.temperature), *params,
+                          float(max_abs), diverged[lo:hi])
+
+        run_in_threads(advance_slice, x.shape[0])
         state.x = x
         for f, a in zip(kernels.carries, carried, strict=True):
             setattr(state, f, a)

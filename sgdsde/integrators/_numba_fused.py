@@ -11,6 +11,13 @@ end of the call.  The particles are independent and their noise is a function of
 global particle index, step), so the result does not depend on the number of threads or
 on the order of the loop.
 
+The kernels are serial and release the GIL: :func:`run_in_threads` cuts the cloud into
+contiguous slices of whole lane groups and runs one slice per thread.  Compiled as Numba
+``prange`` loops instead, they ran at the same speed (case A of
+``benchmarks/langevin_toy.py``: 0.40 against 0.42 s on two threads, the same numbers bit
+for bit) but took 2-2.5x longer to compile (Euler–Maruyama 10 against 25 s, Heun 12.5
+against 28.5 s, cold cache, one core), and the test suite compiles twelve of them.
+
 Common arguments: ``x`` (M, d) positions, updated in place (float32 or float64, kept);
 ``kind, p`` the landscape's kernel; ``seed`` and ``offset`` (global index of row 0);
 ``step0`` the absolute step of the first step taken, ``n_steps``, ``dt``, ``temp``;
@@ -23,10 +30,13 @@ line by line, so the two agree to rounding (tested ≤ 1e-10 relative in float64
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import os
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .._random_numba import LANES, fill_noise_lanes, noise_scratch, uniform_at
 from ..landscapes._toy_numba import lanes_energy, lanes_grad
@@ -143,13 +153,50 @@ def _noise_slot(buf, ctr, k0, k1, first, ng, n, step0):
 
 _NO_ROWS = np.empty((0, LANES))
 
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
-@njit(cache=True, parallel=True)
+
+def _forget_pool() -> None:
+    global _pool
+    _pool = None  # a forked child has the object but not its threads
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def run_in_threads(call, n_particles: int) -> None:
+    """Run ``call(lo, hi)`` on contiguous slices ``[lo, hi)`` of the cloud, one per thread.
+
+    The slices hold whole groups of :data:`LANES` particles, as many as
+    ``numba.get_num_threads()`` (so ``numba.set_num_threads`` sets the threads, as for
+    Numba's parallel loops); the calling thread takes the first.  Every slice is finished
+    before this returns, also when one raises (the first error is then raised).
+    """
+    global _pool
+    n_groups = -(-n_particles // LANES)
+    n_threads = max(1, min(numba.get_num_threads(), n_groups))
+    if n_threads == 1:
+        call(0, n_particles)
+        return
+    cuts = [min(n_particles, LANES * (n_groups * i // n_threads)) for i in range(n_threads + 1)]
+    if _pool is None:
+        _pool = concurrent.futures.ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS,
+                                                      thread_name_prefix="sgdsde-fused")
+    futures = [_pool.submit(call, lo, hi) for lo, hi in zip(cuts[1:-1], cuts[2:], strict=True)]
+    try:
+        call(cuts[0], cuts[1])
+    finally:
+        concurrent.futures.wait(futures)
+    for future in futures:
+        future.result()
+
+
+@njit(cache=True, nogil=True)
 def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverged):
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for gi in prange((m_particles + LANES - 1) // LANES):
+    for gi in range((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         g = np.empty((d, LANES))
         buf, ctr = _noise_buffers(x, d)
@@ -165,12 +212,12 @@ def run_euler_maruyama(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_a
         _store(xl, lo, ng, alive_at_start, x)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def run_heun(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverged):
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for gi in prange((m_particles + LANES - 1) // LANES):
+    for gi in range((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         xt = np.empty((d, LANES), x.dtype)
         kick = np.empty((d, LANES), x.dtype)
@@ -194,12 +241,12 @@ def run_heun(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverg
         _store(xl, lo, ng, alive_at_start, x)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, max_abs, diverged):
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(dt) * math.sqrt(2.0 * temp)
-    for gi in prange((m_particles + LANES - 1) // LANES):
+    for gi in range((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         g = np.empty((d, LANES))
         xi_now = np.empty((d, LANES))
@@ -225,14 +272,14 @@ def run_leimkuhler_matthews(x, kind, p, seed, offset, step0, n_steps, dt, temp, 
         _store(xl, lo, ng, alive_at_start, x)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps, dt, temp,
              max_abs, diverged):
     """MALA; ``grad`` (M, d) and ``energy`` (M,) at x are carried in and out."""
     m_particles, d = x.shape
     k0, k1 = _keys(seed)
     sigma = math.sqrt(2.0 * temp * dt)
-    for gi in prange((m_particles + LANES - 1) // LANES):
+    for gi in range((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         gx = np.empty((d, LANES), grad.dtype)
         _load(grad, lo, alive, gx)
@@ -275,7 +322,7 @@ def run_mala(x, grad, energy, n_accepted, kind, p, seed, offset, step0, n_steps,
                 energy[lo + j] = ux[j]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, friction, mass,
               max_abs, diverged):
     """BAOAB with thermal noise; ``v`` and the gradient ``grad`` at x are carried in and out."""
@@ -284,7 +331,7 @@ def run_baoab(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
     c = math.exp(-friction * dt)
     kick = math.sqrt(-math.expm1(-2.0 * friction * dt) * temp / mass)
     half = 0.5 * dt / mass
-    for gi in prange((m_particles + LANES - 1) // LANES):
+    for gi in range((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         vl = np.empty((d, LANES), v.dtype)
         g = np.empty((d, LANES))
@@ -377,7 +424,7 @@ def euler_maruyama_update(x, g, noise, refill, seed, offset, step, dt, temp, rad
                 diverged[i] = step
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def run_obabo(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, friction, mass,
               max_abs, diverged):
     """OBABO with thermal noise (:mod:`.obabo`); ``v`` and the gradient ``grad`` at x are carried.
@@ -390,7 +437,7 @@ def run_obabo(x, v, grad, kind, p, seed, offset, step0, n_steps, dt, temp, frict
     c = math.exp(-0.5 * friction * dt)
     kick = math.sqrt(-math.expm1(-friction * dt) * temp / mass)
     half = 0.5 * dt / mass
-    for gi in prange((m_particles + LANES - 1) // LANES):
+    for gi in range((m_particles + LANES - 1) // LANES):
         lo, ng, alive, alive_at_start, xl = _open_group(x, diverged, gi)
         vl = np.empty((d, LANES), v.dtype)
         g = np.empty((d, LANES))
