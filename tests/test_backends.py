@@ -222,23 +222,54 @@ def test_fused_threads_tile_the_cloud_in_whole_lane_groups(n_particles, numba_th
         assert len(seen) == min(n, -(-n_particles // LANES))
 
 
-def test_fused_threads_finish_every_slice_before_raising(numba_threads):
-    """A slice that fails does not leave the others running on the cloud: all end, then it raises."""
+@pytest.mark.parametrize("error", [FloatingPointError, KeyboardInterrupt])
+def test_fused_threads_finish_every_slice_before_raising(error, numba_threads):
+    """A slice that fails (or Ctrl-C in the calling thread's slice) does not leave the others
+    running on the cloud: all end, then the error is raised."""
     from sgdsde.integrators._numba_fused import run_in_threads
 
     done = []
 
     def call(lo, hi):
         if lo == 0:
-            raise FloatingPointError("slice 0")
+            raise error("slice 0")
         time.sleep(0.05)
         done.append(lo)
 
     with numba_threads(2) as n:
         if n < 2:
             pytest.skip("Numba is configured with a single thread")
-        with pytest.raises(FloatingPointError, match="slice 0"):
+        with pytest.raises(error, match="slice 0"):
             run_in_threads(call, 1000)
+    assert done == [512]
+
+
+def test_fused_threads_defer_ctrl_c_until_every_slice_is_done(monkeypatch, numba_threads):
+    """Ctrl-C while waiting for the other slices is raised once they have finished."""
+    import concurrent.futures
+
+    from sgdsde.integrators import _numba_fused
+
+    done = []
+    real_wait = concurrent.futures.wait
+    presses = iter([True])
+
+    def wait_pressed_once(futures):
+        if next(presses, False):
+            raise KeyboardInterrupt
+        return real_wait(futures)
+
+    def call(lo, hi):
+        if lo:
+            time.sleep(0.05)
+            done.append(lo)
+
+    monkeypatch.setattr(_numba_fused.concurrent.futures, "wait", wait_pressed_once)
+    with numba_threads(2) as n:
+        if n < 2:
+            pytest.skip("Numba is configured with a single thread")
+        with pytest.raises(KeyboardInterrupt):
+            _numba_fused.run_in_threads(call, 1000)
     assert done == [512]
 
 

@@ -170,7 +170,8 @@ def run_in_threads(call, n_particles: int) -> None:
     The slices hold whole groups of :data:`LANES` particles, as many as
     ``numba.get_num_threads()`` (so ``numba.set_num_threads`` sets the threads, as for
     Numba's parallel loops); the calling thread takes the first.  Every slice is finished
-    before this returns, also when one raises (the first error is then raised).
+    before this returns, also when one raises (the first error is then raised) or Ctrl-C
+    is pressed (:class:`KeyboardInterrupt` is raised once all are done).
     """
     global _pool
     n_groups = -(-n_particles // LANES)
@@ -186,9 +187,26 @@ def run_in_threads(call, n_particles: int) -> None:
     try:
         call(cuts[0], cuts[1])
     finally:
-        concurrent.futures.wait(futures)
+        _wait_for_all(futures)
     for future in futures:
         future.result()
+
+
+def _wait_for_all(futures) -> None:
+    """Wait until every future is done; a Ctrl-C meanwhile is raised only then.
+
+    The slices write into the caller's arrays: returning early would leave them being
+    written behind the caller's back.  (A Numba parallel loop cannot be interrupted either.)
+    """
+    interrupted = False
+    while True:
+        try:
+            concurrent.futures.wait(futures)
+            break
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 @njit(cache=True, nogil=True)
