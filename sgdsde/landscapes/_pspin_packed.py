@@ -58,7 +58,10 @@ M <= 6).  Measured: 21 % of the arithmetic roof, 0.12 ns per entry and particle 
 against 0.04 at its FMA peak; the 4-row loop alone, all data in cache, takes 0.065–0.09.
 Tried and slower in the same runs: particles in the SIMD lanes with stack accumulators (LLVM
 keeps the eight accumulator vectors in memory: 1.3–1.6x slower), two particles per pass
-(1.15x), rows padded to whole vectors (no change), passes of 8 or 4 particles (1.06x, 1.4x).
+(1.15x), rows padded to whole vectors (no change), passes of 8 or 4 particles (1.06x, 1.4x),
+and the two halves of each row in one loop, so that each row sum has two accumulators (the
+compiled loop keeps one per row, and its four-cycle chain of multiply–adds is the loop's whole
+time per vector): 1.14x slower on one thread, 1.41x on two.
 Rows
 are cut into a number of blocks that depends only on the tensor's size; each block
 accumulates into its own buffer and the buffers are summed in block order, so the result
