@@ -195,3 +195,15 @@ def test_riemannian_trace_and_density_on_the_sphere_match_the_dense_tangent_spec
     # the mean of u^T H² u over random unit u is (1/n) tr H²: 5 SE of the probe average
     m2, m2_se = dens.moment(lambda t: t**2)
     assert abs(m2 - np.mean(exact**2)) < 5 * m2_se + 1e-12
+
+
+def test_slq_moment_ignores_the_padding_of_probes_that_stopped_early():
+    # three distinct eigenvalues: every probe finds an invariant subspace after 3 of 6 steps,
+    # and its unused nodes (weight 0) must not enter f: log(0) * 0 would make the log-det NaN
+    lam = np.array([1.0, 1, 1, 2, 2, 2, 3, 3])
+    sd = spectral_density(Quadratic(np.diag(lam)), np.ones(8), n_lanczos=6, n_vectors=4)
+    assert np.all(sd.weights[:, 3:] == 0)
+    with np.errstate(all="raise"):
+        value, err = sd.moment(np.log)
+    assert np.isfinite(value) and np.isfinite(err)
+    assert abs(value - np.mean(np.log(lam))) < 5 * err + 1e-12

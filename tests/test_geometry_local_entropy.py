@@ -97,3 +97,14 @@ def test_narrow_wide_wells_gradient_and_hessian_match_finite_differences():
     assert wells.hessian(m)[0, 0, 0] > 25 * wells.hessian(m)[1, 0, 0]  # narrow vs wide curvature
     with pytest.raises(ValueError, match="wide_depth must be < narrow_depth"):
         NarrowWideWells(wide_depth=2.0)
+
+
+@pytest.mark.parametrize("x, bounds, name", [
+    ([[np.nan]], [(-3.0, 3.0)], "x"),
+    ([[0.0]], [(np.nan, 3.0)], "bounds"),
+    ([[0.0]], [(-3.0, np.inf)], "bounds"),
+])
+def test_quadrature_rejects_non_finite_points_and_bounds(x, bounds, name):
+    # NaN points or bounds used to come back as F = NaN without an error
+    with pytest.raises(ValueError, match=name):
+        local_free_energy_exact(Quadratic(np.eye(1)), x, 1.0, 0.5, bounds=bounds, n_grid=51)

@@ -154,6 +154,23 @@ def test_stationary_covariance_matches_the_exact_discrete_formula(regression, sa
     assert abs(np.trace(additive) - np.trace(exact)) > 3 * se_trace
 
 
+def test_additive_sgd_covariance_checks_its_matrices_like_the_lyapunov_one():
+    # Before: a non-symmetric hessian was read through its lower triangle only (eigh), so
+    # [[2, 0.5], [0, 1]] silently gave the answer of diag(2, 1); a batch covariance of the
+    # wrong shape failed inside matmul, and -I gave a negative "covariance".
+    with pytest.raises(ValueError, match="hessian must be symmetric"):
+        additive_sgd_covariance(np.array([[2.0, 0.5], [0.0, 1.0]]), np.eye(2), 0.1)
+    with pytest.raises(ValueError, match=r"hessian \(2, 2\) and batch_covariance \(3, 3\)"):
+        additive_sgd_covariance(np.eye(2), np.eye(3), 0.1)
+    with pytest.raises(ValueError, match="batch_covariance must be positive semi-definite"):
+        additive_sgd_covariance(np.eye(2), -np.eye(2), 0.1)
+    with pytest.raises(ValueError, match="batch_covariance must be symmetric"):
+        additive_sgd_covariance(np.eye(2), np.array([[1.0, 0.5], [0.0, 1.0]]), 0.1)
+    # the accepted case is unchanged: A = diag(a), C = I gives Σ = η / (2a − η a²)
+    np.testing.assert_allclose(additive_sgd_covariance(np.diag([1.0, 4.0]), np.eye(2), 0.1),
+                               np.diag([0.1 / 1.9, 0.1 / 6.4]), rtol=1e-12)
+
+
 def test_lyapunov_prediction_is_first_order_in_eta(regression):
     """|Σ_exact − Σ_Lyapunov| / |Σ| halves with η: an O(η) correction, no O(1) offset."""
     theta_star = regression.minimizer()

@@ -463,7 +463,9 @@ class SpectralDensity:
     Attributes
     ----------
     nodes : ndarray, shape (n_vectors, m)
-        Ritz values θ of each probe (Gauss quadrature nodes).
+        Ritz values θ of each probe (Gauss quadrature nodes).  A probe whose Krylov space
+        became invariant after s < m steps has s nodes; its last m − s entries are 0 padding
+        with weight 0.
     weights : ndarray, shape (n_vectors, m)
         Squared first components τ of the Ritz vectors (sum to 1 per probe).
     n_products : int
@@ -502,8 +504,16 @@ class SpectralDensity:
         return per_probe.mean(axis=0), err
 
     def moment(self, f: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
-        """``(1/n) tr f(H)`` by quadrature and its standard error over probes."""
-        per_probe = np.sum(self.weights * f(self.nodes), axis=1)
+        """``(1/n) tr f(H)`` by quadrature and its standard error over probes.
+
+        ``f`` acts elementwise on a 1-D array of nodes; it is evaluated only at the nodes of
+        positive weight (not at the padding of probes that stopped early, where e.g.
+        ``f = np.log`` would give ``0 · (−inf) = NaN``).
+        """
+        used = self.weights > 0
+        values = np.zeros_like(self.nodes)
+        values[used] = np.asarray(f(self.nodes[used]), dtype=np.float64)
+        per_probe = np.sum(self.weights * values, axis=1)
         nv = per_probe.size
         return float(per_probe.mean()), float(per_probe.std(ddof=1) / np.sqrt(nv)) if nv > 1 else np.inf
 

@@ -165,9 +165,11 @@ def local_free_energy_exact(landscape: Landscape, x, gamma: float, temperature: 
     if d not in (1, 2):
         raise ValueError(f"exact quadrature is implemented in 1-D and 2-D, the landscape has d = {d}")
     x = check_cloud(np.asarray(x, dtype=np.float64), d)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or inf")
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
-    if bounds.shape[0] != d or np.any(bounds[:, 1] <= bounds[:, 0]):
-        raise ValueError(f"bounds must be {d} intervals (low < high), got {bounds.tolist()}")
+    if bounds.shape[0] != d or not np.all(np.isfinite(bounds)) or np.any(bounds[:, 1] <= bounds[:, 0]):
+        raise ValueError(f"bounds must be {d} finite intervals (low < high), got {bounds.tolist()}")
     n_grid = _count(n_grid, "n_grid", 3)
     axes = [np.linspace(lo, hi, n_grid) for lo, hi in bounds]
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)

@@ -357,11 +357,17 @@ def _square(a, name):
     return a
 
 
+def _check_symmetric(a, name) -> float:
+    """Raise unless ``a`` is symmetric up to rounding; return its largest |entry|."""
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    if not np.allclose(a, a.T, rtol=1e-10, atol=1e-12 * scale):
+        raise ValueError(f"{name} must be symmetric")
+    return scale
+
+
 def _check_covariance(c, name):
     """Raise unless ``c`` is symmetric positive semi-definite up to rounding."""
-    scale = float(np.max(np.abs(c))) if c.size else 0.0
-    if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * scale):
-        raise ValueError(f"{name} must be symmetric")
+    scale = _check_symmetric(c, name)
     lowest = float(np.min(np.linalg.eigvalsh(c))) if c.size else 0.0
     if lowest < -1e-10 * scale:
         raise ValueError(f"{name} must be positive semi-definite (a covariance); its lowest "
@@ -406,9 +412,29 @@ def additive_sgd_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     """Exact stationary covariance of SGD with additive noise: ``AΣ + ΣA − η AΣA = η Σ_B``.
 
     Solved in the eigenbasis of A: ``Σ̃_ij = η C̃_ij / (λ_i + λ_j − η λ_i λ_j)``.
+
+    Parameters
+    ----------
+    hessian : array_like, shape (d, d)
+        A, the (symmetric) Hessian at the minimum.
+    batch_covariance : array_like, shape (d, d)
+        Σ_B, the minibatch gradient covariance at the minimum, symmetric positive
+        semi-definite.
+    lr : float
+        η > 0.
+
+    Raises
+    ------
+    ValueError
+        If A is not symmetric, Σ_B is not symmetric positive semi-definite, their shapes
+        differ, or η admits no stationary state (η ≥ 2/λ_max).
     """
     a = _square(hessian, "hessian")
     c = _square(batch_covariance, "batch_covariance")
+    if c.shape != a.shape:
+        raise ValueError(f"hessian {a.shape} and batch_covariance {c.shape} shapes differ")
+    _check_symmetric(a, "hessian")
+    _check_covariance(c, "batch_covariance")
     lr = _lr(lr)
     lam, q = linalg.eigh(a)
     denom = lam[:, None] + lam[None, :] - lr * lam[:, None] * lam[None, :]
