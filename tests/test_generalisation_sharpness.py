@@ -44,3 +44,22 @@ def test_bad_input():
         eta_over_b_sweep(net, test, [0.1], [4], n_runs=1, sde_time=-1.0)
     with pytest.raises(ValueError, match="at least one"):
         eta_over_b_sweep(net, test, [], [4], n_runs=1, sde_time=1.0)
+
+
+@pytest.mark.parametrize("lrs, batch_sizes, error, match", [
+    ([0.0], [4], ValueError, r"lrs\[0\].*> 0"),  # was ZeroDivisionError in round(t/η)
+    ([0.1, np.nan], [4], ValueError, r"lrs\[1\]"),  # was "cannot convert float NaN to integer"
+    ([0.1], [4, 2.5], ValueError, r"batch_sizes\[1\].*integer >= 1"),  # was run silently with B = 2
+    ([0.1], [True], ValueError, r"batch_sizes\[0\]"),  # was run silently with B = 1
+])
+def test_grid_values_are_checked_not_converted(lrs, batch_sizes, error, match):
+    net, test = _problem()
+    with pytest.raises(error, match=match):
+        eta_over_b_sweep(net, test, lrs, batch_sizes, n_runs=1, sde_time=0.2)
+
+
+def test_test_labels_outside_the_classes_raise():
+    # labels the network cannot output gave a test accuracy of 0 without an error
+    net, (test_x, test_y) = _problem()
+    with pytest.raises(ValueError, match="labels"):
+        eta_over_b_sweep(net, (test_x, test_y + 5), [0.1], [4], n_runs=1, sde_time=0.2)

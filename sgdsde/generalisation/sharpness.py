@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._checks import integer, positive
 from ..landscapes.mlp import MLP
 from ..sgd.minibatch import run_sgd
-from .random_labels import accuracy
+from .random_labels import _labels, accuracy
 
 __all__ = ["eta_over_b_sweep"]
 
@@ -32,9 +33,9 @@ def eta_over_b_sweep(net: MLP, test, lrs: Sequence[float], batch_sizes: Sequence
     net : MLP
         A classifier holding the training set.
     test : tuple (inputs, labels)
-        The held-out set.
+        The held-out set; integer labels in [0, n_outputs).
     lrs, batch_sizes : sequences
-        The grid of η > 0 and 1 ≤ B ≤ n.
+        The grid of η > 0 (finite numbers) and 1 ≤ B ≤ n (integers); other values raise.
     n_runs : int
         M initialisations per point (the same M at every point: ``net.init_params(M, init_seed)``).
     sde_time : float
@@ -60,10 +61,13 @@ def eta_over_b_sweep(net: MLP, test, lrs: Sequence[float], batch_sizes: Sequence
         raise ValueError(f"sde_time must be a finite number > 0, got {sde_time}")
     if len(lrs) == 0 or len(batch_sizes) == 0:
         raise ValueError("lrs and batch_sizes must each hold at least one value")
+    lrs = [positive(a, f"lrs[{i}]") for i, a in enumerate(lrs)]
+    batch_sizes = [integer(b, f"batch_sizes[{j}]", 1) for j, b in enumerate(batch_sizes)]
     test_x, test_y = test
+    test_y = _labels(test_y, net.n_outputs)
     theta0 = net.init_params(int(n_runs), seed=init_seed)
     rows = []
-    for i, (lr, batch) in enumerate((float(a), int(b)) for a in lrs for b in batch_sizes):
+    for i, (lr, batch) in enumerate((a, b) for a in lrs for b in batch_sizes):
         n_steps = max(1, round(sde_time / lr))
         traj = run_sgd(net, theta0, lr=lr, batch_size=batch, n_steps=n_steps, seed=seed + i,
                        record_every=n_steps)
