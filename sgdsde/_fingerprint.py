@@ -4,7 +4,10 @@
 every attribute its value — NumPy arrays by dtype, shape and bytes (a strided sample of the
 bytes beyond :data:`FULL_ARRAY` elements), numbers by their exact
 ``repr``, containers element by element, classes by qualified name (before any array test:
-a class may carry ``__array__``, ``shape`` and ``dtype``), functions by qualified name and code, other
+a class may carry ``__array__``, ``shape`` and ``dtype``), functions by qualified name and code
+(nested code by content, never by its ``repr``, which holds a memory address), their defaults
+and closure values and, for the user's own functions, the module-level values their code
+reads (bound methods with the object they are bound to), other
 objects by their type and attributes, recursively.  Attributes whose name contains
 ``cache`` are skipped (values filled lazily while a run goes on), an object met twice is
 hashed once, and objects of installed third-party packages (a JAX function, ...) are
@@ -96,10 +99,16 @@ def _feed(digest, obj, depth: int, seen: set) -> None:
         return
     if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
         put(f"fn:{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))};".encode())
+        if isinstance(obj, types.MethodType):  # the object it is bound to holds its parameters
+            put(b"self=")
+            _feed(digest, obj.__self__, depth + 1, seen)
+            obj = obj.__func__
         code = getattr(obj, "__code__", None)
         if code is not None:
-            put(code.co_code)
-            put(repr(code.co_consts).encode())
+            _feed_code(digest, code, 0)
+        if isinstance(obj, types.FunctionType) and id(obj) not in seen:
+            seen.add(id(obj))
+            _feed_function_values(digest, obj, depth, seen)
         return
     if id(obj) in seen:
         put(b"<seen>")
@@ -118,3 +127,58 @@ def _feed(digest, obj, depth: int, seen: set) -> None:
             continue
         put(f".{name}=".encode())
         _feed(digest, attrs[name], depth + 1, seen)
+
+
+def _feed_code(digest, code: types.CodeType, depth: int) -> None:
+    """Bytecode, names and constants of ``code``, nested code objects by their content (the
+    ``repr`` of a code object holds its memory address: it differs from process to process)."""
+    digest.update(code.co_code)
+    digest.update(repr(code.co_names).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            digest.update(b"code{")
+            if depth < _MAX_DEPTH:
+                _feed_code(digest, const, depth + 1)
+            digest.update(b"}")
+        else:
+            digest.update(f"{type(const).__name__}:{const!r};".encode())
+
+
+def _feed_function_values(digest, fn: types.FunctionType, depth: int, seen: set) -> None:
+    """The values a function's result depends on beyond its code: its defaults, the variables
+    it closes over and, for the user's own functions (not sgdsde's), the module-level values
+    its code reads (modules themselves are skipped).  Third-party functions: code only."""
+    top = (getattr(fn, "__module__", None) or "").split(".")[0]
+    if not _walkable(top):
+        return
+    put = digest.update
+    put(b"defaults=")
+    _feed(digest, fn.__defaults__, depth + 1, seen)
+    put(b"kwdefaults=")
+    _feed(digest, fn.__kwdefaults__, depth + 1, seen)
+    put(b"closure=")
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            cells.append(None)
+    _feed(digest, cells, depth + 1, seen)
+    if top == "sgdsde":
+        return
+    names = sorted(_global_names(fn.__code__, 0))
+    namespace = fn.__globals__
+    for name in names:
+        if name in namespace and not isinstance(namespace[name], types.ModuleType):
+            put(f"global {name}=".encode())
+            _feed(digest, namespace[name], depth + 1, seen)
+
+
+def _global_names(code: types.CodeType, depth: int) -> set:
+    """The names a code object (and the code nested in it) may read from its module."""
+    names = set(code.co_names)
+    if depth < _MAX_DEPTH:
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= _global_names(const, depth + 1)
+    return names

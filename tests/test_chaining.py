@@ -184,3 +184,71 @@ def test_every_public_seed_defaults_to_none_or_zero():
                 if p.default is not None and p.default != 0:
                     other.append(f"{info.name}.{name}: seed={p.default!r}")
     assert found > 10 and not other, other
+
+
+_NOISE_SCALE = 0.5  # a module-level value read by _global_noise
+
+
+def _noise_with_scale(sigma):
+    return lambda x, xi: sigma * np.sqrt(1.0 + x * x) * xi
+
+
+def _global_noise(x, xi):
+    return _NOISE_SCALE * xi
+
+
+def test_resume_refuses_a_noise_function_with_other_parameters():
+    """A state-dependent noise given by a closure (or by defaults, or by a module-level value)
+    defines the dynamics through those values: resuming a run with sigma = 0.5 under the same
+    code with sigma = 5 must raise, not continue with ten times the noise."""
+    from sgdsde.sde import StateDependentNoise
+
+    def sde(fn):
+        return LangevinSDE(DoubleWell(), noise=StateDependentNoise(fn, 1))
+
+    part = _run(sde(_noise_with_scale(0.5)), np.zeros((3, 1)), n_steps=5)
+    with pytest.raises(ValueError, match="fingerprints differ"):
+        simulate(sde(_noise_with_scale(5.0)), EulerMaruyama(), resume=part, n_steps=10, progress=False)
+    done = simulate(sde(_noise_with_scale(0.5)), EulerMaruyama(), resume=part, n_steps=10,
+                    backend="numpy", progress=False)
+    assert done.step == 10
+
+    def with_default(x, xi, s=0.5):
+        return s * xi
+
+    def with_other_default(x, xi, s=5.0):
+        return s * xi
+
+    with_other_default.__qualname__ = with_default.__qualname__
+    assert fingerprint(sde(with_default)) != fingerprint(sde(with_other_default))
+    before = fingerprint(sde(_global_noise))
+    global _NOISE_SCALE
+    _NOISE_SCALE = 5.0
+    try:
+        assert fingerprint(sde(_global_noise)) != before
+    finally:
+        _NOISE_SCALE = 0.5
+    assert fingerprint(sde(_global_noise)) == before
+
+
+def test_fingerprint_of_a_function_is_the_same_in_another_process():
+    """A function with a nested code object (a list comprehension before Python 3.12, an inner
+    function) has the same fingerprint in every process: a checkpoint written by one session
+    can be resumed by the next (the repr of a code object holds its memory address)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import numpy as np\n"
+            "from sgdsde._fingerprint import fingerprint\n"
+            "def fn(x, xi):\n"
+            "    def inner(v):\n"
+            "        return v\n"
+            "    return inner(sum([xi for _ in range(1)]))\n"
+            "print(fingerprint(fn))\n")
+    root = str(Path(__file__).resolve().parents[1])
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=root, env={**os.environ, "PYTHONPATH": root}).stdout
+            for _ in range(2)}
+    assert len(runs) == 1 and len(next(iter(runs)).strip()) == 64

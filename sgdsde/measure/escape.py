@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .._checks import real as _real
+
 __all__ = [
     "first_passage_times",
     "FirstPassageRecorder",
@@ -207,7 +209,7 @@ def _censored(times, observed, t_start):
         raise ValueError(f"observed must be a boolean array of the shape of times {t.shape}")
     if not np.all(np.isfinite(t)):
         raise ValueError("times contain NaN or inf")
-    t = t - float(t_start)
+    t = t - _real(t_start, "t_start")
     if np.any(t < 0):
         raise ValueError("times must be >= t_start")
     return t, obs
@@ -226,7 +228,7 @@ def escape_rate(times, observed, t_start: float = 0.0) -> tuple[float, float]:
     observed : array_like of bool, shape (n,)
         True where the passage was seen.
     t_start : float
-        Time origin of the clocks (the start of the run).
+        Time origin of the clocks (the start of the run), a finite number.
 
     Returns
     -------
