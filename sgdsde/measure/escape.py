@@ -143,6 +143,12 @@ class FirstPassageRecorder:
     direction : {"up", "down"}
         Reach ``x[:, coordinate] >= threshold`` ("up") or ``<= threshold`` ("down").
 
+    Raises
+    ------
+    ValueError
+        When called with a NaN coordinate (as :func:`first_passage_times` raises for a NaN
+        trace).
+
     Examples
     --------
     >>> rec = FirstPassageRecorder(threshold=1.0)                      # doctest: +SKIP
@@ -168,6 +174,9 @@ class FirstPassageRecorder:
         if x.ndim != 2 or x.shape[1] <= self.coordinate:
             raise ValueError(f"positions must have shape (M, d) with d > {self.coordinate}, got {x.shape}")
         value = x[:, self.coordinate].astype(np.float64)
+        if np.any(np.isnan(value)):
+            raise ValueError(f"particle {int(np.argmax(np.isnan(value)))} has coordinate {self.coordinate} "
+                             "NaN: its first passage is undefined (it would be reported censored)")
         if self._first is None:
             self._first = np.full(value.shape, -1, dtype=np.int64)
             self._frac = np.zeros(value.shape)
