@@ -184,3 +184,24 @@ def test_bad_input_is_reported_clearly():
         recorder(np.zeros((4, 1)))
     with pytest.raises(ValueError, match="coordinate"):
         FirstPassageRecorder(1.0, coordinate=-1)
+
+
+@pytest.mark.parametrize("fn", [escape_rate, mean_first_passage_time, survival_function])
+@pytest.mark.parametrize("t_start", [np.nan, np.inf, "0"])
+def test_non_finite_t_start_raises(fn, t_start):
+    # escape_rate returned (nan, nan) for t_start = nan: t - nan passed the ">= t_start" test
+    times, observed = np.array([1.0, 2.0, 3.0]), np.array([True, True, False])
+    with pytest.raises((ValueError, TypeError), match="t_start must be a finite number"):
+        fn(times, observed, t_start=t_start)
+
+
+def test_recorder_refuses_nan_like_the_trace_function():
+    # A NaN coordinate compared False with the threshold, so the particle was silently
+    # reported as censored (never crossed); first_passage_times raises on the same trace.
+    trace = np.array([[0.0, 0.0], [np.nan, 2.0]])
+    with pytest.raises(ValueError, match="trace contains NaN"):
+        first_passage_times([0.0, 1.0], trace, 1.0)
+    recorder = FirstPassageRecorder(1.0)
+    recorder(trace[0][:, None])
+    with pytest.raises(ValueError, match="particle 0 .* NaN"):
+        recorder(trace[1][:, None])

@@ -88,3 +88,20 @@ def test_sharpness_sweep_from_a_given_start_with_replicas():
         sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, start=np.zeros(59))
     with pytest.raises(ValueError, match="n_replicas must be an integer >= 1"):
         sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, n_replicas=0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lrs": [0.0], "sde_time": 1.0}, r"lrs\[0\].*> 0"),  # was ZeroDivisionError in round(t/η) on a worker
+    ({"lrs": [0.1, np.inf]}, r"lrs\[1\]"),
+    ({"batch_sizes": [4, 2.5]}, r"batch_sizes\[1\].*integer >= 1"),  # was run silently with B = 2
+    ({"n_steps": 10.7}, r"n_steps.*integer >= 1"),  # was run silently with 10 steps
+    ({"n_trace_products": 6.9}, r"n_trace_products.*integer >= 6"),  # was run silently with 6
+])
+def test_sharpness_sweep_checks_its_grid_and_counts_instead_of_truncating(kwargs, match):
+    from sgdsde.geometry.sharpness import sharpness_sweep
+
+    args = {"lrs": [0.1], "batch_sizes": [4], "n_steps": 10, **kwargs}
+    if "sde_time" in kwargs:
+        del args["n_steps"]
+    with pytest.raises(ValueError, match=match):
+        sharpness_sweep(_least_squares, args.pop("lrs"), args.pop("batch_sizes"), **args)

@@ -118,3 +118,14 @@ def test_bad_input():
         trace_rank([1.0, 2.0], 0.0)
     with pytest.raises(ValueError, match="all zero"):
         trace_rank([0.0, 0.0])
+
+
+def test_a_constant_coordinate_raises_instead_of_giving_nan():
+    # a coordinate with zero variance in every run has no normalised lag covariance: it gave
+    # NaN entries of A (and a NaN chi2) with only a RuntimeWarning
+    z = normals(3, np.arange(8), 0, 50 * 3, STREAM).reshape(8, 50, 3).transpose(1, 0, 2).copy()
+    z[:, :, 2] = 1.5
+    with pytest.raises(ValueError, match="coordinate 2"):
+        lag_asymmetry(z)
+    with pytest.raises(ValueError, match="coordinate 2"):
+        block_lag_asymmetry(z[:, 0].repeat(4, axis=0), n_blocks=4)

@@ -149,7 +149,7 @@ def lag_asymmetry(trace, lag: int = 1) -> LagAsymmetry:
     ------
     ValueError
         If the traces are too short (T < τ + 10), there are fewer than 4 runs (no error
-        bar), k < 2, or the trace holds NaN or inf.
+        bar), k < 2, the trace holds NaN or inf, or a coordinate is constant in every run.
     """
     z = np.asarray(trace, dtype=np.float64)
     if z.ndim != 3:
@@ -170,6 +170,9 @@ def lag_asymmetry(trace, lag: int = 1) -> LagAsymmetry:
     c0 = np.einsum("tmi,tmj->mij", z, z) / t  # (M, k, k)
     c_lag = np.einsum("tmi,tmj->mij", z[lag:], z[:-lag]) / (t - lag)
     scale = np.sqrt(np.einsum("mii->i", c0) / m)  # pooled standard deviation per coordinate
+    if np.any(scale == 0):
+        raise ValueError(f"coordinate {int(np.argmax(scale == 0))} is constant in every run: its lag "
+                         "covariance cannot be normalised (drop it from the trace)")
     norm = np.outer(scale, scale)
     anti = 0.5 * (c_lag - c_lag.transpose(0, 2, 1)) / norm
     sym = 0.5 * (c_lag + c_lag.transpose(0, 2, 1)) / norm

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .._checks import integer, positive
 from ..landscapes.base import Landscape
 from .hessian import HessianOperator, extreme_eigenpairs, hutchpp_trace
 
@@ -97,13 +98,14 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
         that workers can import it, or one cloudpickle can ship); all points start from
         ``loss.init_params(1, seed=init_seed)`` (zeros for a model without ``init_params``).
     lrs, batch_sizes : sequences
-        The grid.
+        The grid: η > 0 (finite numbers) and 1 ≤ B ≤ n (integers); other values raise.
     n_steps : int, optional
         SGD steps per point, the same for all (equal step count).
     sde_time : float, optional
         Instead of ``n_steps``: train every point for the same SDE time ``t = k·η`` (README
         conventions), i.e. ``round(t/η)`` steps.  Exactly one of the two is given.
     init_seed, n_trace_products : int
+        Key of the initial weights; Hessian-vector products given to Hutch++ (≥ 6).
     seed : int
         Root seed of the sweep (point i gets its own).
     start : array_like, shape (d,), optional
@@ -130,6 +132,11 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
         sde_time = float(sde_time)
         if not (np.isfinite(sde_time) and sde_time > 0):
             raise ValueError(f"sde_time must be a finite number > 0, got {sde_time}")
+    if n_steps is not None:
+        n_steps = integer(n_steps, "n_steps", 1)
+    n_trace_products = integer(n_trace_products, "n_trace_products", 6)
+    lrs = [positive(a, f"lrs[{i}]") for i, a in enumerate(lrs)]
+    batch_sizes = [integer(b, f"batch_sizes[{j}]", 1) for j, b in enumerate(batch_sizes)]
     if isinstance(n_replicas, bool) or not isinstance(n_replicas, int | np.integer) or n_replicas < 1:
         raise ValueError(f"n_replicas must be an integer >= 1, got {n_replicas!r}")
     if start is not None:
@@ -139,9 +146,8 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
             raise ValueError(f"start must be a finite vector of shape ({dim},) (the weights of "
                              f"make_loss()), got shape {start.shape}")
     study = functools.partial(_sharpness_study, make_loss=make_loss, init_seed=int(init_seed), start=start,
-                              n_steps=None if n_steps is None else int(n_steps), sde_time=sde_time,
-                              n_trace_products=int(n_trace_products))
-    grid = {"lr": [float(v) for v in lrs], "batch_size": [int(b) for b in batch_sizes]}
+                              n_steps=n_steps, sde_time=sde_time, n_trace_products=n_trace_products)
+    grid = {"lr": lrs, "batch_size": batch_sizes}
     if n_replicas > 1:
         grid["replica"] = list(range(int(n_replicas)))
     return sweep(study, grid, client=client, seed=seed, store=store, progress=progress)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .._checks import real as _real
+
 __all__ = [
     "first_passage_times",
     "FirstPassageRecorder",
@@ -141,6 +143,12 @@ class FirstPassageRecorder:
     direction : {"up", "down"}
         Reach ``x[:, coordinate] >= threshold`` ("up") or ``<= threshold`` ("down").
 
+    Raises
+    ------
+    ValueError
+        When called with a NaN coordinate (as :func:`first_passage_times` raises for a NaN
+        trace).
+
     Examples
     --------
     >>> rec = FirstPassageRecorder(threshold=1.0)                      # doctest: +SKIP
@@ -166,6 +174,9 @@ class FirstPassageRecorder:
         if x.ndim != 2 or x.shape[1] <= self.coordinate:
             raise ValueError(f"positions must have shape (M, d) with d > {self.coordinate}, got {x.shape}")
         value = x[:, self.coordinate].astype(np.float64)
+        if np.any(np.isnan(value)):
+            raise ValueError(f"particle {int(np.argmax(np.isnan(value)))} has coordinate {self.coordinate} "
+                             "NaN: its first passage is undefined (it would be reported censored)")
         if self._first is None:
             self._first = np.full(value.shape, -1, dtype=np.int64)
             self._frac = np.zeros(value.shape)
@@ -207,7 +218,7 @@ def _censored(times, observed, t_start):
         raise ValueError(f"observed must be a boolean array of the shape of times {t.shape}")
     if not np.all(np.isfinite(t)):
         raise ValueError("times contain NaN or inf")
-    t = t - float(t_start)
+    t = t - _real(t_start, "t_start")
     if np.any(t < 0):
         raise ValueError("times must be >= t_start")
     return t, obs
@@ -226,7 +237,7 @@ def escape_rate(times, observed, t_start: float = 0.0) -> tuple[float, float]:
     observed : array_like of bool, shape (n,)
         True where the passage was seen.
     t_start : float
-        Time origin of the clocks (the start of the run).
+        Time origin of the clocks (the start of the run), a finite number.
 
     Returns
     -------
