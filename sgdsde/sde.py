@@ -131,7 +131,7 @@ class StateDependentNoise(NoiseModel):
             raise ValueError(f"n_noise must be an integer >= 1, got {n_noise!r}")
         self.fn = fn
         self._k = int(n_noise)
-        self._linear_checked = False
+        self._linear_checked_cache = False  # "cache": not a parameter, the fingerprint skips it
 
     def n_noise(self, dim):
         return self._k
@@ -156,11 +156,11 @@ class StateDependentNoise(NoiseModel):
             raise ValueError("noise callback fn(x, xi) must be linear in xi (the product B(x) xi): "
                              "fn(x, 0) is not 0 or fn(x, 2 xi) is not 2 fn(x, xi) (a constant, or "
                              "B(x) itself, returned instead of the product?)")
-        self._linear_checked = True
+        self._linear_checked_cache = True
 
     def apply(self, x, xi):
         out = self._call(x, xi)
-        if not self._linear_checked and x.shape[0] > 0:
+        if not self._linear_checked_cache and x.shape[0] > 0:
             self._check_linear(x, xi)
         bad = ~(abs(out) < float("inf"))  # NaN or inf
         if bad.any():

@@ -252,3 +252,19 @@ def test_fingerprint_of_a_function_is_the_same_in_another_process():
                            cwd=root, env={**os.environ, "PYTHONPATH": root}).stdout
             for _ in range(2)}
     assert len(runs) == 1 and len(next(iter(runs)).strip()) == 64
+
+
+def test_resume_with_the_same_state_dependent_noise_object():
+    """The noise callback's one-time linearity check flips a flag during the first run; that
+    flag is not a parameter of the dynamics, so resuming with the very SDE object the run was
+    started with is accepted (it was refused: 'fingerprints differ')."""
+    from sgdsde.sde import StateDependentNoise
+
+    sde = LangevinSDE(DoubleWell(), noise=StateDependentNoise(_noise_with_scale(0.5), 1))
+    before = fingerprint(sde)
+    part = _run(sde, np.zeros((3, 1)), n_steps=5)
+    assert fingerprint(sde) == before
+    done = simulate(sde, EulerMaruyama(), resume=part, n_steps=10, backend="numpy", progress=False)
+    whole = _run(LangevinSDE(DoubleWell(), noise=StateDependentNoise(_noise_with_scale(0.5), 1)),
+                 np.zeros((3, 1)), n_steps=10)
+    assert done.step == 10 and np.array_equal(done.final, whole.final)
