@@ -87,3 +87,12 @@ def test_expected_step_needs_an_even_count_of_at_least_two_pairs(n_samples):
         expected_smoothed_step(RUGGED, np.zeros((1, 1)), LR, 1.0, n_samples=n_samples)
     mean, se = expected_smoothed_step(RUGGED, np.zeros((1, 1)), LR, 1.0, n_samples=4)
     assert np.all(np.isfinite(mean)) and np.all(np.isfinite(se))
+
+
+@pytest.mark.parametrize("record_every", [-1, 1.5, True])
+def test_noisy_gradient_descent_record_every_is_a_count(record_every):
+    # Before: -1 recorded every step (step % -1 == 0) and 1.5 every third (step % 1.5 == 0)
+    with pytest.raises(ValueError, match="record_every must be an integer >= 0"):
+        noisy_gradient_descent(RUGGED, np.zeros((1, 1)), LR, 1.0, 4, record_every=record_every)
+    _, records = noisy_gradient_descent(RUGGED, np.zeros((1, 1)), LR, 1.0, 4, record_every=2)
+    assert records.shape == (2, 1, 1)
