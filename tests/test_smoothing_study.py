@@ -77,3 +77,13 @@ def test_bad_input_is_named():
         smoothed_grad(RUGGED, np.zeros((1, 1)), LR, -1.0)
     with pytest.raises(ValueError, match="y must have shape"):
         smoothed_loss(RUGGED, np.zeros((1, 2)), LR, 1.0)
+
+
+@pytest.mark.parametrize("n_samples", [2, 3, 5, 1001])
+def test_expected_step_needs_an_even_count_of_at_least_two_pairs(n_samples):
+    # Before: n_samples = 2 or 3 is one antithetic pair, whose standard error came back NaN
+    # (sd with ddof=1 of one value); an odd count silently dropped its last draw.
+    with pytest.raises(ValueError, match="n_samples must be an even integer >= 4"):
+        expected_smoothed_step(RUGGED, np.zeros((1, 1)), LR, 1.0, n_samples=n_samples)
+    mean, se = expected_smoothed_step(RUGGED, np.zeros((1, 1)), LR, 1.0, n_samples=4)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(se))

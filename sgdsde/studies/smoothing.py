@@ -173,13 +173,28 @@ def expected_smoothed_step(landscape: Landscape, y, lr: float, noise_std: float,
     ``y_{t+1} = y − η ω − η ∇f(y − η ω)`` averaged over n_samples draws of ω ~ N(0, σ² I),
     taken as n_samples/2 antithetic pairs ±ω (the SE is that of the pair means);
     Kleinberg et al.'s identity says this equals ``y − η ∇f̃(y)`` (:func:`smoothed_grad`).
+
+    Parameters
+    ----------
+    landscape : Landscape
+    y : array_like, shape (M, d)
+    lr : float
+        η > 0.
+    noise_std : float
+        σ > 0.
+    n_samples : int
+        Even, >= 4: n_samples/2 >= 2 antithetic pairs (an SE needs two).
+    seed : int, optional
+        Key of the draws of ω.
     """
     if not isinstance(landscape, Landscape):
         raise TypeError(f"landscape must be a sgdsde Landscape, got {type(landscape).__name__}")
     y = check_cloud(y, landscape.dim, "y")
     lr, noise_std = _positive(lr, "lr"), _positive(noise_std, "noise_std")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
-        raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
+    if (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 4
+            or n_samples % 2):
+        raise ValueError(f"n_samples must be an even integer >= 4 (at least two antithetic pairs ±ω "
+                         f"for a standard error), got {n_samples!r}")
     half = n_samples // 2
     omega = noise_std * normals(resolve_seed(seed), np.arange(half), 0, landscape.dim, STREAM_SGD_NOISE)
     means, ses = [], []
