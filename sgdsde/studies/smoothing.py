@@ -160,11 +160,12 @@ def convexity_threshold(landscape: Rugged, lr: float) -> float:
     """
     if not isinstance(landscape, Rugged):
         raise TypeError(f"landscape must be Rugged, got {type(landscape).__name__}")
+    lr = _positive(lr, "lr")
     q = 2 * np.pi / landscape.wavelength
     ratio = landscape.amplitude * q * q / landscape.stiffness
     if ratio <= 1:
         return 0.0
-    return math.sqrt(2 * math.log(ratio)) / q / _positive(lr, "lr")
+    return math.sqrt(2 * math.log(ratio)) / q / lr
 
 
 def expected_smoothed_step(landscape: Landscape, y, lr: float, noise_std: float, *, n_samples: int = 100_000,
