@@ -207,3 +207,18 @@ def test_slq_moment_ignores_the_padding_of_probes_that_stopped_early():
         value, err = sd.moment(np.log)
     assert np.isfinite(value) and np.isfinite(err)
     assert abs(value - np.mean(np.log(lam))) < 5 * err + 1e-12
+
+
+@pytest.mark.parametrize("k", [1, 5])  # Lanczos, and the dense path (k >= n - 1)
+def test_extreme_eigenpairs_checks_v0_and_max_products_on_both_paths(k):
+    q = Quadratic(np.diag(np.arange(1.0, 7.0)))
+    x = np.ones(6)
+    # a NaN start vector was accepted without a word on the dense path
+    with pytest.raises(ValueError, match="v0 must be a finite vector of length 6"):
+        extreme_eigenpairs(q, x, k=k, v0=[np.nan, 0, 0, 0, 0, 1])
+    with pytest.raises(ValueError, match="v0 must be a finite vector of length 6"):
+        extreme_eigenpairs(q, x, k=k, v0=np.ones(5))
+    # max_products = 0 or -1 failed inside scipy ("maxiter must be positive"), 2.5 ran as 2
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="max_products must be an integer >= 1"):
+            extreme_eigenpairs(q, x, k=k, max_products=bad)

@@ -170,6 +170,24 @@ def test_fluctuation_dissipation_holds_at_stationarity_and_not_before():
         fluctuation_dissipation_residual(early.positions[:3], early.grads[:3], 0.01)
 
 
+def test_fluctuation_dissipation_checks_the_velocities_like_the_positions():
+    rng = np.random.default_rng(0)
+    theta, g, v = rng.normal(size=(3, 20, 3, 2))
+    good = fluctuation_dissipation_residual(theta, g, 0.1, momentum=0.5, velocities=v)
+    assert np.isfinite(good.fluctuation)
+    # one run of a (T, d) trace: velocities of the same (T, d) shape are accepted
+    single = fluctuation_dissipation_residual(theta[:, 0], g[:, 0], 0.1, momentum=0.5, velocities=v[:, 0])
+    assert np.isfinite(single.fluctuation)
+    # Before: a NaN velocity came back as fluctuation = nan (positions and grads were checked),
+    # and velocities of another shape with as many entries were silently reshaped.
+    bad = v.copy()
+    bad[4, 1, 0] = np.nan
+    with pytest.raises(ValueError, match="velocities contains NaN or inf"):
+        fluctuation_dissipation_residual(theta, g, 0.1, momentum=0.5, velocities=bad)
+    with pytest.raises(ValueError, match=r"velocities must have the shape of positions \(20, 3, 2\)"):
+        fluctuation_dissipation_residual(theta, g, 0.1, momentum=0.5, velocities=np.swapaxes(v, 1, 2))
+
+
 @pytest.mark.parametrize("momentum", [0.0, 0.6])
 def test_sgd_trace_follows_run_sgd_step_by_step(momentum):
     from sgdsde.sgd.minibatch import run_sgd

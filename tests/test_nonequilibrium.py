@@ -129,3 +129,19 @@ def test_a_constant_coordinate_raises_instead_of_giving_nan():
         lag_asymmetry(z)
     with pytest.raises(ValueError, match="coordinate 2"):
         block_lag_asymmetry(z[:, 0].repeat(4, axis=0), n_blocks=4)
+
+
+def test_noise_covariance_rejects_non_finite_parameters_and_fractional_example_counts():
+    x = normals(3, np.arange(12), 0, 4, STREAM)
+    loss = LinearRegression(x, normals(4, np.arange(12), 0, 1, STREAM)[:, 0])
+    theta = normals(5, np.arange(2), 0, 4, STREAM)
+    bad = theta.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="theta"):  # gave NaN eigenvalues
+        noise_covariance_spectrum(loss, bad)
+    with pytest.raises(ValueError, match="max_examples"):  # ran silently on the first 2 examples
+        noise_covariance_spectrum(loss, theta, max_examples=2.7)
+    with pytest.raises(ValueError, match="max_examples"):
+        noise_covariance_spectrum(loss, theta, max_examples=True)
+    values, _ = noise_covariance_spectrum(loss, theta, max_examples=100)  # more than n: all n
+    np.testing.assert_allclose(values, noise_covariance_spectrum(loss, theta)[0])

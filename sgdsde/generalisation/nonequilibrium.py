@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import integer
 from ..landscapes.base import check_cloud
 from ..landscapes.empirical_risk import EmpiricalRisk
 
@@ -45,7 +46,7 @@ def noise_covariance_spectrum(loss: EmpiricalRisk, theta, max_examples: int | No
     loss : EmpiricalRisk
     theta : array_like, shape (M, d)
     max_examples : int, optional
-        Use only the first this many examples (memory grows as M·n·d).
+        Use only the first this many examples, an integer ≥ 2 (memory grows as M·n·d).
 
     Returns
     -------
@@ -57,7 +58,10 @@ def noise_covariance_spectrum(loss: EmpiricalRisk, theta, max_examples: int | No
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
     theta = check_cloud(theta, loss.dim, "theta")
-    n = loss.n_examples if max_examples is None else min(int(max_examples), loss.n_examples)
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta contains NaN or inf")
+    n = loss.n_examples if max_examples is None else min(integer(max_examples, "max_examples", 2),
+                                                          loss.n_examples)
     if n < 2:
         raise ValueError(f"the noise covariance needs at least 2 examples, got {n}")
     d = np.zeros((loss.dim, loss.dim))

@@ -50,6 +50,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
+from .._checks import integer
 from ..landscapes.base import Landscape, check_cloud
 from ..landscapes.pspin import MixedSphericalPSpin, SphericalPSpin
 from ..manifolds import Euclidean, Sphere
@@ -354,7 +355,7 @@ def extreme_eigenpairs(landscape_or_operator, x=None, k: int = 6, *, which: str 
     seed : int, optional
         Key of the random starting vector when ``v0`` is None.
     max_products : int, optional
-        Cap on ARPACK's iterations (default ``max(1000, 20 n)``).
+        Cap on ARPACK's iterations, an integer ≥ 1 (default ``max(1000, 20 n)``).
     **operator_options
         ``riemannian``, ``method``, ``step`` of :class:`HessianOperator`.
 
@@ -370,6 +371,11 @@ def extreme_eigenpairs(landscape_or_operator, x=None, k: int = 6, *, which: str 
     tol = float(tol)
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite number >= 0, got {tol}")
+    if v0 is not None:
+        v0 = np.asarray(v0, dtype=np.float64).ravel()
+        if v0.shape != (op.landscape.dim,) or not np.all(np.isfinite(v0)):
+            raise ValueError(f"v0 must be a finite vector of length {op.landscape.dim}")
+    maxiter = max(1000, 20 * n) if max_products is None else integer(max_products, "max_products", 1)
     start = op.n_products
     if k >= n - 1:
         vals, vecs = np.linalg.eigh(op.dense())
@@ -377,11 +383,7 @@ def extreme_eigenpairs(landscape_or_operator, x=None, k: int = 6, *, which: str 
         if v0 is None:
             start_vec = normals(resolve_seed(seed), np.arange(1), 0, n, STREAM_PROBES)[0]
         else:
-            v0 = np.asarray(v0, dtype=np.float64).ravel()
-            if v0.shape != (op.landscape.dim,) or not np.all(np.isfinite(v0)):
-                raise ValueError(f"v0 must be a finite vector of length {op.landscape.dim}")
             start_vec = op.to_tangent(v0[:, None])[:, 0]
-        maxiter = max(1000, 20 * n) if max_products is None else int(max_products)
         try:
             vals, vecs = eigsh(op, k=k, which="LA" if which == "largest" else "SA", tol=tol,
                                v0=start_vec, maxiter=maxiter)

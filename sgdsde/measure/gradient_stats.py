@@ -468,7 +468,8 @@ def fluctuation_dissipation_residual(positions, grads, lr: float, *, momentum: f
     momentum : float
         μ in [0, 1); with μ > 0, ``velocities`` are required.
     velocities : array_like, same shape, optional
-        v_t of heavy ball ``v_{t+1} = μ v_t − η g_t, θ_{t+1} = θ_t + v_{t+1}``.
+        v_t of heavy ball ``v_{t+1} = μ v_t − η g_t, θ_{t+1} = θ_t + v_{t+1}``; finite, of
+        the shape of ``positions``.
     n_blocks : int
         Blocks in time per run for the batch-means standard error (>= 2): each run's trace
         is cut into this many consecutive blocks, and the block means of all runs are
@@ -497,7 +498,13 @@ def fluctuation_dissipation_residual(positions, grads, lr: float, *, momentum: f
     if momentum > 0:
         if velocities is None:
             raise ValueError("momentum > 0 needs the velocities")
-        v = np.asarray(velocities, dtype=np.float64).reshape(theta.shape)
+        v = np.asarray(velocities, dtype=np.float64)
+        if v.ndim == 2 and theta.shape[1] == 1:  # one run given as (T, d), like the positions
+            v = v[:, None, :]
+        if v.shape != theta.shape:
+            raise ValueError(f"velocities must have the shape of positions {theta.shape}, got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("velocities contains NaN or inf")
         rhs = (1.0 + momentum) / (2.0 * lr) * np.einsum("tmd,tmd->tm", v, v)
     else:
         if velocities is not None:
