@@ -87,3 +87,21 @@ def test_expected_step_needs_an_even_count_of_at_least_two_pairs(n_samples):
         expected_smoothed_step(RUGGED, np.zeros((1, 1)), LR, 1.0, n_samples=n_samples)
     mean, se = expected_smoothed_step(RUGGED, np.zeros((1, 1)), LR, 1.0, n_samples=4)
     assert np.all(np.isfinite(mean)) and np.all(np.isfinite(se))
+
+
+@pytest.mark.parametrize("record_every", [-1, 1.5, True])
+def test_noisy_gradient_descent_record_every_is_a_count(record_every):
+    # Before: -1 recorded every step (step % -1 == 0) and 1.5 every third (step % 1.5 == 0)
+    with pytest.raises(ValueError, match="record_every must be an integer >= 0"):
+        noisy_gradient_descent(RUGGED, np.zeros((1, 1)), LR, 1.0, 4, record_every=record_every)
+    _, records = noisy_gradient_descent(RUGGED, np.zeros((1, 1)), LR, 1.0, 4, record_every=2)
+    assert records.shape == (2, 1, 1)
+
+
+@pytest.mark.parametrize("lr", [-1.0, 0.0, np.nan])
+def test_convexity_threshold_checks_lr_even_for_a_convex_loss(lr):
+    # Before: lr was checked only when the loss had ripples to smooth; a convex Rugged
+    # returned 0.0 for any lr, NaN and negative included.
+    for loss in (RUGGED, Rugged(dim=1, amplitude=0.001)):
+        with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+            convexity_threshold(loss, lr)

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from .._checks import integer as _integer
 from ..landscapes.base import Landscape, check_cloud
 from ..landscapes.toy import Rugged
 from ..random import STREAM_USER, normals, resolve_seed
@@ -159,11 +160,12 @@ def convexity_threshold(landscape: Rugged, lr: float) -> float:
     """
     if not isinstance(landscape, Rugged):
         raise TypeError(f"landscape must be Rugged, got {type(landscape).__name__}")
+    lr = _positive(lr, "lr")
     q = 2 * np.pi / landscape.wavelength
     ratio = landscape.amplitude * q * q / landscape.stiffness
     if ratio <= 1:
         return 0.0
-    return math.sqrt(2 * math.log(ratio)) / q / _positive(lr, "lr")
+    return math.sqrt(2 * math.log(ratio)) / q / lr
 
 
 def expected_smoothed_step(landscape: Landscape, y, lr: float, noise_std: float, *, n_samples: int = 100_000,
@@ -222,7 +224,8 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
         >= 1.
     seed : int, optional
     record_every : int
-        If > 0, also return the positions every this many steps, (n_records, M, d).
+        If > 0, also return the positions every this many steps, (n_records, M, d); 0 (the
+        default) records nothing.  An integer >= 0.
 
     Returns
     -------
@@ -235,6 +238,7 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
+    record_every = _integer(record_every, "record_every", 0)
     key, particles = resolve_seed(seed), np.arange(x.shape[0])
     records = []
     for step in range(n_steps):
