@@ -73,3 +73,16 @@ def test_bad_input():
     net = MLP(np.ones((4, 2)), np.array([0.0, 1.0, 0.5, 0.2]), widths=(2,), loss="mse")
     with pytest.raises(ValueError, match="classifier"):
         train_to_fit(net, net.init_params(1, seed=0), lr=0.1, batch_size=2, n_steps=1, check_every=1, seed=0)
+
+
+def test_accuracy_rejects_labels_the_network_cannot_output():
+    # float labels (0.5) and classes >= n_outputs never equal an argmax: accuracy came back 0
+    x = normals(1, np.arange(10), 0, 3, STREAM_USER + 47)
+    y = (x[:, 0] > 0).astype(int)
+    net = MLP(x, y, widths=(4,))
+    theta = net.init_params(2, seed=0)
+    with pytest.raises(ValueError, match="labels"):
+        accuracy(net, theta, x, y + 0.5)
+    with pytest.raises(ValueError, match="labels"):
+        accuracy(net, theta, x, y + 2)
+    np.testing.assert_array_equal(accuracy(net, theta, x, y) + accuracy(net, theta, x, 1 - y), 1.0)
