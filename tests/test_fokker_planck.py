@@ -342,3 +342,22 @@ def test_periodic_potential_stationary_state_is_exact_discrete_boltzmann():
     # a stiffness of 1e-12 breaks periodicity by < 1e-12 in U: the current is rounding-level
     (j,) = fp.current(fp.stationary())
     assert np.abs(j).max() < 1e-10
+
+
+def test_boltzmann_density_1d_away_from_the_origin_and_on_a_finite_box():
+    """Z used to be scaled by min U over [-10, 10] only: a well at x = 15 with T = 0.01 gave NaN
+    (exp overflow), a box (20, 30) outside [-10, 10] gave NaN (underflow to 0/0), and T = inf a
+    negative density. Now the density is right, or a ValueError says why it cannot be."""
+    gauss = boltzmann_density_1d(lambda y: 0.5 * (y - 15.0) ** 2, 0.01, np.array([15.0, 15.1]))
+    np.testing.assert_allclose(gauss, np.exp(-0.5 * np.array([0.0, 1.0])) / np.sqrt(2 * np.pi * 0.01),
+                               rtol=1e-8)
+    x = np.linspace(20.0, 20.2, 20001)  # the density falls by e^-40 over this range
+    box = boltzmann_density_1d(lambda y: 0.5 * y * y, 0.1, x, bounds=(20.0, 30.0))
+    assert np.all(np.isfinite(box)) and box[0] > box[-1] >= 0
+    assert abs(np.trapezoid(box, x) - 1.0) < 1e-6
+    np.testing.assert_allclose(box[100] / box[0], np.exp(-(0.5 * x[100] ** 2 - 200.0) / 0.1), rtol=1e-10)
+    for bad in (np.inf, np.nan, 0.0, -1.0, True):
+        with pytest.raises((ValueError, TypeError), match="temperature"):
+            boltzmann_density_1d(lambda y: y * y, bad, x)
+    with pytest.raises(ValueError, match="bounds"):
+        boltzmann_density_1d(lambda y: y * y, 1.0, x, bounds=(1.0, -1.0))

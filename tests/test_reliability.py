@@ -185,6 +185,20 @@ def test_ou_transition_parameters():
             ou_transition(1.0, args["stiffness"], args["temperature"], args["h"], 0.3)
 
 
+
+def test_em_stationary_variance_checks_its_parameters():
+    """k = -1, h = -0.5 passed the stability test 0 < k h < 2 and returned the negative
+    variance -T/1.25; T = -1 gave a negative one too; h = 0 was called unstable."""
+    from sgdsde.theory import em_stationary_variance
+
+    assert em_stationary_variance(2.0, 0.3, 0.25) == pytest.approx(0.3 / (2.0 * 0.75), rel=1e-15)
+    assert em_stationary_variance(2.0, 0.0, 0.25) == 0.0
+    for args, match in [((-1.0, 0.5, -0.5), "stiffness"), ((1.0, -1.0, 0.1), "temperature"),
+                        ((1.0, 0.5, 0.0), "h must be"), ((1.0, np.nan, 0.1), "temperature"),
+                        ((1.0, 0.5, np.inf), "h must be"), ((1.0, 0.5, 2.5), "unstable")]:
+        with pytest.raises(ValueError, match=match):
+            em_stationary_variance(*args)
+
 # ----------------------------------------------------------------- class 10: misleading messages
 def test_nan_from_the_noise_callback_is_not_blamed_on_dt():
     # was DivergenceError "... The step dt = 0.01 is probably too large for this landscape"

@@ -84,9 +84,32 @@ def ou_moments(x0: float, stiffness: float, temperature: float, t):
 def em_stationary_variance(stiffness: float, temperature: float, h: float) -> float:
     """Stationary variance of Euler–Maruyama on ``U = k x²/2``: ``T / (k (1 − k h / 2))``.
 
-    Finite only for ``0 < k h < 2`` (the stability range of the scheme).
+    Parameters
+    ----------
+    stiffness : float
+        k > 0 (a confining well; inverse time units).
+    temperature : float
+        T >= 0 (energy units).
+    h : float
+        Step h > 0 (time units).
+
+    Returns
+    -------
+    float
+        The variance (length²); finite only for ``k h < 2`` (the stability range of the
+        scheme).
+
+    Raises
+    ------
+    ValueError
+        If k or h is not a finite number > 0, T not a finite number >= 0, or ``k h >= 2``.
     """
-    k = stiffness
+    k, temperature = _check(stiffness, temperature)
+    if k <= 0:
+        raise ValueError(f"stiffness must be > 0 (no stationary state otherwise), got {k}")
+    h = _real(h, "h")
+    if h <= 0:
+        raise ValueError(f"h must be a finite number > 0, got {h}")
     if not 0 < k * h < 2:
         raise ValueError(f"Euler–Maruyama is unstable for k*h = {k * h:g} (needs 0 < k h < 2)")
     return temperature / (k * (1 - k * h / 2))
