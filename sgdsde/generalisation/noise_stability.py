@@ -140,6 +140,15 @@ def layer_cushion(net: MLP, theta, batch=None, quantile: float = 0.0) -> np.ndar
     quantile : float
         0 gives the definition (the minimum over inputs); a larger value in [0, 1] a
         quantile, less sensitive to single inputs.
+
+    Inputs x with ``h_{i−1}(x) = 0`` (the ratio is 0/0 there: a zero input, or a layer whose
+    units are all zero) are left out of μ_i, as :func:`noise_attenuation` leaves them out.
+
+    Raises
+    ------
+    ValueError
+        If ``h_{i−1}(x) = 0`` for every input of a network, or ``W_i = 0``, so that μ_i is
+        undefined.
     """
     theta = _net_and_theta(net, theta)
     quantile = float(quantile)
@@ -151,6 +160,15 @@ def layer_cushion(net: MLP, theta, batch=None, quantile: float = 0.0) -> np.ndar
     for i in range(net.n_layers):
         w = parts[2 * i]
         wh = np.linalg.norm(hs[i] @ w.transpose(0, 2, 1), axis=2)
-        ratio = wh / (np.linalg.norm(w, axis=(1, 2))[:, None] * np.linalg.norm(hs[i], axis=2))
-        out[:, i] = np.quantile(ratio, quantile, axis=1)
+        h_norm = np.linalg.norm(hs[i], axis=2)
+        used = h_norm > 0
+        if not np.all(used.any(axis=1)):
+            raise ValueError(f"the input of layer {i + 1} is zero for every input of network "
+                             f"{int(np.argmin(used.any(axis=1)))}: its cushion is undefined")
+        w_norm = np.linalg.norm(w, axis=(1, 2))
+        if np.any(w_norm == 0):
+            raise ValueError(f"W_{i + 1} is zero in network {int(np.argmin(w_norm))}: "
+                             "its cushion is undefined")
+        ratio = wh / (w_norm[:, None] * np.where(used, h_norm, 1.0))
+        out[:, i] = np.nanquantile(np.where(used, ratio, np.nan), quantile, axis=1)
     return out
