@@ -106,3 +106,18 @@ def test_layer_cushion_skips_inputs_whose_layer_input_is_zero():
     zero_w[0, :35] = 0.0  # W_1 (7 x 5) = 0
     with pytest.raises(ValueError, match="W_1 is zero"):
         layer_cushion(with_zero, zero_w)
+
+
+@pytest.mark.parametrize("batch, error, match", [
+    ([], TypeError, "batch must be an integer array"),  # was IndexError (float index array)
+    (np.array([], dtype=int), ValueError, "at least one example"),
+    ([0.0, 1.0], TypeError, "batch must be an integer array"),  # was IndexError
+    ([[0, 1, 2], [3, 4, 5]], ValueError, r"batch must be a vector"),  # was a broadcasting error
+    ([0, 30], ValueError, r"batch must lie in \[0, 30\)"),
+])
+def test_batch_is_checked_by_both_measurements(net, batch, error, match):
+    theta = net.init_params(2, seed=1)
+    with pytest.raises(error, match=match):
+        layer_cushion(net, theta, batch=batch)
+    with pytest.raises(error, match=match):
+        noise_attenuation(net, theta, 0, 0.1, seed=0, batch=batch)

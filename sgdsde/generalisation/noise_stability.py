@@ -76,8 +76,11 @@ def forward_from(net: MLP, theta, h, layer: int) -> list[np.ndarray]:
 
 def _layers(net, theta, batch):
     """``[h_0 = x, h_1, …, h_L]`` on a batch, each (M, b, n_j)."""
-    x = net.inputs if batch is None else net.inputs[np.asarray(batch)]
-    x = np.broadcast_to(x.astype(theta.dtype), (theta.shape[0], *x.shape))
+    if batch is not None and np.ndim(batch) != 1:
+        raise ValueError(f"batch must be a vector of example indices, shape (b,), "
+                         f"got shape {np.shape(batch)}")
+    x, _ = net._batch(batch, theta.shape[0], theta.dtype, "batch")  # checks dtype, size and range
+    x = np.broadcast_to(x, (theta.shape[0], *x.shape))
     return [x, *net.layer_outputs(theta, batch)]
 
 
@@ -95,8 +98,8 @@ def noise_attenuation(net: MLP, theta, layer: int, epsilon: float, *, seed: int,
         ε > 0: the injected vector has norm ε|h_ℓ(x)| and a uniformly random direction.
     seed : int
         Key of the injected noise (stream :data:`STREAM_INJECTED`).
-    batch : array_like of int, optional
-        The inputs (default: all n).
+    batch : array_like of int, shape (b,), optional
+        The inputs, indices in [0, n) (default: all n).
     n_draws : int
         Independent noise vectors per input, averaged.
 
@@ -135,8 +138,8 @@ def layer_cushion(net: MLP, theta, batch=None, quantile: float = 0.0) -> np.ndar
     ----------
     net : MLP
     theta : array_like, shape (M, d)
-    batch : array_like of int, optional
-        The inputs (default: all n training inputs).
+    batch : array_like of int, shape (b,), optional
+        The inputs, indices in [0, n) (default: all n training inputs).
     quantile : float
         0 gives the definition (the minimum over inputs); a larger value in [0, 1] a
         quantile, less sensitive to single inputs.
