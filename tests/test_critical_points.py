@@ -210,6 +210,14 @@ def _pspin_or_skip():
     return pspin.SphericalPSpin
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_count_by_index_refuses_non_finite_energies(bad):
+    # Before: a NaN energy fell in no band and its point was silently left out of the counts
+    # ([[1, 0], [0, 1]] for three points of indices 0, 1, 1).
+    with pytest.raises(ValueError, match="energy contains NaN or inf"):
+        count_by_index([0, 1, 1], [0.5, bad, 1.5], [0.0, 1.0, 2.0])
+
+
 def test_pspin_p3_counts_match_exact_expectation_at_n3():
     """p = 3, N = 3, 50 coupling draws: counts by index vs ABC's exact finite-N expectation."""
     SphericalPSpin = _pspin_or_skip()

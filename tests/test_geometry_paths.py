@@ -96,3 +96,13 @@ def test_bad_input():
         nudged_elastic_band(q, [1.0, 0.0], [0.0, 1.0], n_images=5, initial=np.zeros((4, 2)))
     with pytest.raises(ValueError, match="spring must be a finite number > 0"):
         nudged_elastic_band(q, [1.0, 0.0], [0.0, 1.0], spring=0.0)
+
+
+@pytest.mark.parametrize("method", [nudged_elastic_band, string_method])
+def test_a_non_conservative_drift_has_no_minimum_energy_path(method):
+    # grad of NonConservative is (A − Ω)(x − c), not the gradient of its energy: the chain
+    # followed the rotating drift and reported a barrier of the unrelated quadratic part
+    from sgdsde.landscapes.toy import NonConservative
+
+    with pytest.raises(ValueError, match="not conservative"):
+        method(NonConservative(omega=2.0), [-1.0, 0.0], [1.0, 0.0], n_images=5, max_iter=10)

@@ -86,3 +86,38 @@ def test_bad_input(net):
         layer_cushion(object(), theta)
     with pytest.raises(ValueError, match="h must have shape"):
         forward_from(net, theta, np.zeros((1, 3, 2)), 1)
+
+
+def test_layer_cushion_skips_inputs_whose_layer_input_is_zero():
+    # |W h| / (|W| |h|) is 0/0 at h = 0: one zero input made μ_1 NaN for every network
+    x0 = X.copy()
+    x0[4] = 0.0
+    with_zero = MLP(x0, Y, widths=(7, 6), activation="tanh")
+    theta = with_zero.init_params(2, seed=7)
+    mu = layer_cushion(with_zero, theta)
+    assert np.all(np.isfinite(mu))
+    keep = np.delete(np.arange(30), 4)
+    np.testing.assert_allclose(mu[:, 0], layer_cushion(with_zero, theta, batch=keep)[:, 0], rtol=1e-12)
+    # with every input of a layer at zero the cushion is undefined: an error, not NaN
+    all_zero = MLP(np.zeros((6, 5)), np.arange(6) % 3, widths=(4,), activation="tanh")
+    with pytest.raises(ValueError, match="layer 1"):
+        layer_cushion(all_zero, all_zero.init_params(1, seed=0))
+    zero_w = with_zero.init_params(1, seed=0)
+    zero_w[0, :35] = 0.0  # W_1 (7 x 5) = 0
+    with pytest.raises(ValueError, match="W_1 is zero"):
+        layer_cushion(with_zero, zero_w)
+
+
+@pytest.mark.parametrize("batch, error, match", [
+    ([], TypeError, "batch must be an integer array"),  # was IndexError (float index array)
+    (np.array([], dtype=int), ValueError, "at least one example"),
+    ([0.0, 1.0], TypeError, "batch must be an integer array"),  # was IndexError
+    ([[0, 1, 2], [3, 4, 5]], ValueError, r"batch must be a vector"),  # was a broadcasting error
+    ([0, 30], ValueError, r"batch must lie in \[0, 30\)"),
+])
+def test_batch_is_checked_by_both_measurements(net, batch, error, match):
+    theta = net.init_params(2, seed=1)
+    with pytest.raises(error, match=match):
+        layer_cushion(net, theta, batch=batch)
+    with pytest.raises(error, match=match):
+        noise_attenuation(net, theta, 0, 0.1, seed=0, batch=batch)

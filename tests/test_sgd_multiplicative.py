@@ -10,7 +10,7 @@ from scipy import linalg
 
 from sgdsde.integrators import EulerMaruyama
 from sgdsde.save import SaveAt
-from sgdsde.sgd.exact import MultiplicativeQuadraticModel
+from sgdsde.sgd.exact import GaussianQuadraticModel, MultiplicativeQuadraticModel
 from sgdsde.simulate import simulate
 
 H = np.array([[1.5, 0.5], [0.5, 1.5]])  # eigenvalues 1 and 2
@@ -187,3 +187,21 @@ def test_relative_and_absolute_noise_agree_where_they_coincide():
     x = np.tile(X0, (8, 1))
     np.testing.assert_allclose(rel.run_sgd(x, 0.1, 7, seed=1).final, ab.run_sgd(x, 0.1, 7, seed=1).final,
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [GaussianQuadraticModel, MultiplicativeQuadraticModel])
+def test_exact_expectations_refuse_negative_or_nan_times(cls):
+    # Before: steps = -5 gave E f = 9.77 for the Gaussian model (a negative noise term,
+    # (1 − ρ^{-5}) < 0) and t = nan came back as nan.
+    model = cls(H)
+    with pytest.raises(ValueError, match="steps must be >= 0 .not NaN."):
+        model.expected_loss_sgd(X0, 0.1, [-5, 0, 5])
+    with pytest.raises(ValueError, match="steps must be >= 0 .not NaN."):
+        model.expected_loss_sgd(X0, 0.1, np.nan)
+    for bad in (-1.0, np.nan, [0.0, -np.inf]):
+        with pytest.raises(ValueError, match="t must be >= 0 .not NaN."):
+            model.expected_loss_sme(X0, 0.1, bad)
+    # non-integer step numbers stay accepted (the examples pass T / η), and so does the
+    # stationary limit at infinity
+    assert np.isfinite(model.expected_loss_sgd(X0, 0.1, 2.5))
+    assert np.isfinite(model.expected_loss_sme(X0, 0.1, np.inf))

@@ -76,8 +76,11 @@ def forward_from(net: MLP, theta, h, layer: int) -> list[np.ndarray]:
 
 def _layers(net, theta, batch):
     """``[h_0 = x, h_1, …, h_L]`` on a batch, each (M, b, n_j)."""
-    x = net.inputs if batch is None else net.inputs[np.asarray(batch)]
-    x = np.broadcast_to(x.astype(theta.dtype), (theta.shape[0], *x.shape))
+    if batch is not None and np.ndim(batch) != 1:
+        raise ValueError(f"batch must be a vector of example indices, shape (b,), "
+                         f"got shape {np.shape(batch)}")
+    x, _ = net._batch(batch, theta.shape[0], theta.dtype, "batch")  # checks dtype, size and range
+    x = np.broadcast_to(x, (theta.shape[0], *x.shape))
     return [x, *net.layer_outputs(theta, batch)]
 
 
@@ -95,8 +98,8 @@ def noise_attenuation(net: MLP, theta, layer: int, epsilon: float, *, seed: int,
         ε > 0: the injected vector has norm ε|h_ℓ(x)| and a uniformly random direction.
     seed : int
         Key of the injected noise (stream :data:`STREAM_INJECTED`).
-    batch : array_like of int, optional
-        The inputs (default: all n).
+    batch : array_like of int, shape (b,), optional
+        The inputs, indices in [0, n) (default: all n).
     n_draws : int
         Independent noise vectors per input, averaged.
 
@@ -135,11 +138,20 @@ def layer_cushion(net: MLP, theta, batch=None, quantile: float = 0.0) -> np.ndar
     ----------
     net : MLP
     theta : array_like, shape (M, d)
-    batch : array_like of int, optional
-        The inputs (default: all n training inputs).
+    batch : array_like of int, shape (b,), optional
+        The inputs, indices in [0, n) (default: all n training inputs).
     quantile : float
         0 gives the definition (the minimum over inputs); a larger value in [0, 1] a
         quantile, less sensitive to single inputs.
+
+    Inputs x with ``h_{i−1}(x) = 0`` (the ratio is 0/0 there: a zero input, or a layer whose
+    units are all zero) are left out of μ_i, as :func:`noise_attenuation` leaves them out.
+
+    Raises
+    ------
+    ValueError
+        If ``h_{i−1}(x) = 0`` for every input of a network, or ``W_i = 0``, so that μ_i is
+        undefined.
     """
     theta = _net_and_theta(net, theta)
     quantile = float(quantile)
@@ -151,6 +163,15 @@ def layer_cushion(net: MLP, theta, batch=None, quantile: float = 0.0) -> np.ndar
     for i in range(net.n_layers):
         w = parts[2 * i]
         wh = np.linalg.norm(hs[i] @ w.transpose(0, 2, 1), axis=2)
-        ratio = wh / (np.linalg.norm(w, axis=(1, 2))[:, None] * np.linalg.norm(hs[i], axis=2))
-        out[:, i] = np.quantile(ratio, quantile, axis=1)
+        h_norm = np.linalg.norm(hs[i], axis=2)
+        used = h_norm > 0
+        if not np.all(used.any(axis=1)):
+            raise ValueError(f"the input of layer {i + 1} is zero for every input of network "
+                             f"{int(np.argmin(used.any(axis=1)))}: its cushion is undefined")
+        w_norm = np.linalg.norm(w, axis=(1, 2))
+        if np.any(w_norm == 0):
+            raise ValueError(f"W_{i + 1} is zero in network {int(np.argmin(w_norm))}: "
+                             "its cushion is undefined")
+        ratio = wh / (w_norm[:, None] * np.where(used, h_norm, 1.0))
+        out[:, i] = np.nanquantile(np.where(used, ratio, np.nan), quantile, axis=1)
     return out

@@ -245,6 +245,9 @@ def _finish(chain, images, method, max_force, it, converged):
 
 def _initial_chain(landscape, start, end, n_images, initial):
     a, b = _check_endpoints(landscape, start, end)
+    if not landscape.is_conservative:
+        raise ValueError(f"{type(landscape).__name__} is not conservative: its drift is not the gradient "
+                         "of its energy, so it has no minimum-energy path")
     n = _check_count(n_images, "n_images", 3)
     if initial is None:
         return straight_path(landscape, a, b, n)

@@ -464,7 +464,7 @@ def count_by_index(index, energy=None, energy_edges=None, n_indices: int | None 
     ----------
     index : array_like of int, shape (K,)
     energy : array_like, shape (K,), optional
-        Energies (e.g. per spin) to bin with ``energy_edges``.
+        Finite energies (e.g. per spin) to bin with ``energy_edges``.
     energy_edges : array_like, shape (B + 1,), optional
         Increasing band edges; points outside all bands are not counted.
     n_indices : int, optional
@@ -495,6 +495,9 @@ def count_by_index(index, energy=None, energy_edges=None, n_indices: int | None 
         raise ValueError("energy_edges must be an increasing 1-D array of at least 2 edges")
     if energy.shape != index.shape:
         raise ValueError(f"energy must have the shape of index {index.shape}, got {energy.shape}")
+    if not np.all(np.isfinite(energy)):
+        raise ValueError("energy contains NaN or inf: such a point belongs to no band and would be "
+                         "dropped from the counts silently")
     counts, _, _ = np.histogram2d(index, energy, bins=[np.arange(n + 1) - 0.5, edges])
     return counts.astype(np.int64)
 

@@ -59,6 +59,15 @@ STREAM_ONLINE_SAMPLES = STREAM_USER + 7  # the γ_k of the Gaussian quadratic mo
 STREAM_CURVATURE_SAMPLES = STREAM_USER + 33  # the γ_k of the multiplicative model
 
 
+def _times(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array of times or step numbers >= 0 (+inf: the stationary limit)."""
+    out = np.asarray(values, dtype=np.float64)
+    if np.any(np.isnan(out)) or np.any(out < 0):
+        raise ValueError(f"{name} must be >= 0 (not NaN): the expectations run forward from x0, "
+                         f"got {values!r}")
+    return out
+
+
 def _lr(lr):
     lr = float(lr)
     if not (math.isfinite(lr) and lr > 0):
@@ -146,9 +155,9 @@ class GaussianQuadraticModel(_QuadraticModel):
     _algorithm = "sgd (Gaussian quadratic model)"
 
     def expected_loss_sgd(self, x0, lr: float, steps) -> np.ndarray:
-        """Exact E f(x_k) of SGD from x0 at the given step numbers, shape of ``steps``."""
+        """Exact E f(x_k) of SGD from x0 at the given step numbers (>= 0), shape of ``steps``."""
         lr, c = _lr(lr), self._coords(x0)
-        k = np.asarray(steps, dtype=np.float64)[..., None]
+        k = _times(steps, "steps")[..., None]
         lam = self.eigenvalues
         rho = (1.0 - lr * lam) ** 2
         if np.any(rho >= 1):
@@ -159,11 +168,11 @@ class GaussianQuadraticModel(_QuadraticModel):
         return 0.5 * np.sum(lam * (decay * c**2 + noise), axis=-1)
 
     def expected_loss_sme(self, x0, lr: float, t, order: int = 1) -> np.ndarray:
-        """Exact E f(X_t) of the order-1 or order-2 SME from x0, shape of ``t``."""
+        """Exact E f(X_t) of the order-1 or order-2 SME from x0 at times t >= 0, shape of ``t``."""
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         lr, c = _lr(lr), self._coords(x0)
-        t = np.asarray(t, dtype=np.float64)[..., None]
+        t = _times(t, "t")[..., None]
         lam = self.eigenvalues
         a = lam if order == 1 else lam + 0.5 * lr * lam**2
         decay = np.exp(-2.0 * a * t)
@@ -290,17 +299,17 @@ class MultiplicativeQuadraticModel(_QuadraticModel):
         return lr * self.curvature_std**2 - 2.0 * a
 
     def expected_loss_sgd(self, x0, lr: float, steps) -> np.ndarray:
-        """Exact E f(x_k) of SGD from x0 at the given step numbers, shape of ``steps``."""
+        """Exact E f(x_k) of SGD from x0 at the given step numbers (>= 0), shape of ``steps``."""
         c = self._coords(x0)
         rho = self.growth_factor_sgd(lr)
-        k = np.asarray(steps, dtype=np.float64)[..., None]
+        k = _times(steps, "steps")[..., None]
         return 0.5 * np.sum(self.eigenvalues * c**2 * rho**k, axis=-1)
 
     def expected_loss_sme(self, x0, lr: float, t, order: int = 1) -> np.ndarray:
-        """Exact E f(X_t) of the order-1 or order-2 SME from x0, shape of ``t``."""
+        """Exact E f(X_t) of the order-1 or order-2 SME from x0 at times t >= 0, shape of ``t``."""
         c = self._coords(x0)
         r = self.growth_rate_sme(lr, order)
-        t = np.asarray(t, dtype=np.float64)[..., None]
+        t = _times(t, "t")[..., None]
         return 0.5 * np.sum(self.eigenvalues * c**2 * np.exp(r * t), axis=-1)
 
     def divergence_lr(self, which="sgd") -> float:
