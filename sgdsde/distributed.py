@@ -116,9 +116,10 @@ def _study_identity(study: Callable, name: str | None) -> tuple[str, str]:
     """``(label, fingerprint)`` of a study: what tells two studies apart.
 
     ``label`` is ``name`` if given, else ``module.qualname``; ``fingerprint`` hashes the label
-    with, for a function, its bytecode, constants, defaults and closure values (numbers,
-    strings, arrays), so that two functions with the same name but different code, or two
-    closures of one factory with different parameters, differ; a function among those values
+    with, for a function, its bytecode, constants, defaults, closure values and the
+    module-level values its code reads (numbers, strings, arrays), so that two functions with
+    the same name but different code, two closures of one factory with different parameters,
+    or a study run again after a module constant it reads was edited, differ; a function among those values
     (e.g. ``make_loss``) counts with its own code, defaults and closure values.  Callables whose code cannot
     be read (a callable object, a builtin) need ``name=``.
     """
@@ -142,9 +143,28 @@ def _study_identity(study: Callable, name: str | None) -> tuple[str, str]:
     label = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', '?'))}"
     closure = [_cell_value(c) for c in (fn.__closure__ or ())]
     parts.append([label, _code_fingerprint(code), _stable(fn.__defaults__), _stable(fn.__kwdefaults__),
-                  _stable(closure)])
+                  _stable(closure), _globals_read(fn)])
     text = json.dumps(parts, sort_keys=True, default=repr)
     return label, hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _code_names(code: types.CodeType, depth: int = 0) -> set:
+    """The global names a code object (and the code nested in it) may read."""
+    names = set(code.co_names)
+    if depth < 8:
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= _code_names(const, depth + 1)
+    return names
+
+
+def _globals_read(fn: types.FunctionType) -> dict:
+    """Stable stand-ins of the module-level values the study's code reads (modules and the
+    study itself left out): editing such a constant changes the study's results."""
+    namespace = getattr(fn, "__globals__", {})
+    return {name: _stable(namespace[name]) for name in sorted(_code_names(fn.__code__))
+            if name in namespace and namespace[name] is not fn
+            and not isinstance(namespace[name], types.ModuleType)}
 
 
 def _cell_value(cell):

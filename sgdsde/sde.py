@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import positive as _positive
 from .landscapes.base import Landscape
 
 __all__ = ["LangevinSDE", "NoiseModel", "IsotropicNoise", "MatrixNoise", "StateDependentNoise"]
@@ -67,7 +68,8 @@ class IsotropicNoise(NoiseModel):
 
     def __post_init__(self):
         t = self.temperature
-        if not isinstance(t, (int, float, np.floating, np.integer)) or not math.isfinite(t):
+        if (isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, float, np.floating, np.integer))
+                or not math.isfinite(t)):
             raise ValueError(f"temperature must be a finite number >= 0, got {t!r}")
         if t < 0:
             raise ValueError(f"temperature must be >= 0, got {t}")
@@ -212,17 +214,13 @@ class LangevinSDE:
             raise TypeError(f"noise must be a NoiseModel, got {type(noise).__name__}")
         noise.n_noise(landscape.dim)  # validates the shape against the landscape
         if friction is not None:
-            friction = float(friction)
-            if not (math.isfinite(friction) and friction > 0):
-                raise ValueError(f"friction must be a finite number > 0, got {friction}")
+            friction = _positive(friction, "friction")
         if mass is None:
             mass = 1.0
         elif friction is None:
             raise ValueError("mass= is only used by underdamped dynamics (give friction= too); "
                              "overdamped dynamics have no mass")
-        mass = float(mass)
-        if not (math.isfinite(mass) and mass > 0):
-            raise ValueError(f"mass must be a finite number > 0, got {mass}")
+        mass = _positive(mass, "mass")
         self.landscape = landscape
         self.noise = noise
         self.friction = friction

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._checks import integer as _integer
+from ._checks import positive as _positive
 from ._checks import real as _finite_number
 from ._fingerprint import fingerprint
 from ._threads import with_blas_threads
@@ -323,9 +325,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
         else:
             continue_from = _load(continue_from, "continue_from")
         dt = (resume or continue_from).settings["dt"]
-    dt = float(dt)
-    if not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a finite number > 0, got {dt}")
+    dt = _positive(dt, "dt")
     max_growth = check_max_growth(max_growth)
     be = get_backend(backend)
     if save is not None and not isinstance(save, SaveAt):
@@ -337,9 +337,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
         start = _resumed_start(sde, integrator, resume, given, dt, t1, n_steps, save, max_abs)
     else:
         start = _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs, be)
-    every_ckpt = start.save.every if checkpoint_every is None else int(checkpoint_every)
-    if every_ckpt < 1:
-        raise ValueError(f"checkpoint_every must be >= 1 step, got {checkpoint_every}")
+    every_ckpt = (start.save.every if checkpoint_every is None
+                  else _integer(checkpoint_every, "checkpoint_every", minimum=1))
     return _Run(sde, integrator, be, dt, start, max_growth, checkpoint, every_ckpt, progress).execute()
 
 

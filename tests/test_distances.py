@@ -260,3 +260,16 @@ def test_bad_input_is_reported_clearly():
         permutation_noise_floor(a, b)
     with pytest.raises(ValueError, match="metric must be one of"):
         permutation_noise_floor(a, a + 1, "tv")
+
+
+@pytest.mark.parametrize("metric", ["w1", wasserstein1])
+def test_permutation_noise_floor_refuses_k_it_would_ignore(metric):
+    # Before: k = 7 with metric "w1" (or a callable) was accepted and had no effect.
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=50), rng.normal(size=60)
+    with pytest.raises(ValueError, match="k is the neighbour order of metric 'kl_knn'"):
+        permutation_noise_floor(a, b, metric, n_repeats=5, k=7)
+    # kl_knn still defaults to k = 1
+    x, y = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
+    assert permutation_noise_floor(x, y, "kl_knn", n_repeats=3) == permutation_noise_floor(
+        x, y, "kl_knn", n_repeats=3, k=1)

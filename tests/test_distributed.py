@@ -285,3 +285,37 @@ def test_sweep_without_client_runs_in_a_script_without_main_guard(tmp_path):
                           env=env, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "values [10.0, 20.0, 30.0]" in done.stdout
+
+
+# --- a study's module-level values are part of its identity -----------------------------------
+
+_STUDY_SCALE = 2
+
+
+def scaled_study(seed, k):
+    return {"value": _STUDY_SCALE * k}
+
+
+def test_a_store_written_with_other_module_level_values_is_refused(client, tmp_path):
+    """A study that reads a module-level constant computes other results when the constant is
+    edited; the store written before the edit used to be reused silently ([2, 4] instead of
+    [3, 6])."""
+    global _STUDY_SCALE
+    from sgdsde.distributed import _study_identity
+
+    store = tmp_path / "store"
+    first = sweep(scaled_study, {"k": [1, 2]}, client=client, seed=0, store=store, progress=False)
+    np.testing.assert_array_equal(first.column("value"), [2, 4])
+    before = _study_identity(scaled_study, None)
+    _STUDY_SCALE = 3
+    try:
+        assert _study_identity(scaled_study, None)[1] != before[1]
+        with pytest.raises(ValueError, match="earlier version of the same study"):
+            sweep(scaled_study, {"k": [1, 2]}, client=client, seed=0, store=store, progress=False)
+        # computed in this process (a thread cluster): worker processes may hold the function
+        # pickled with the old value
+        fresh = sweep(scaled_study, {"k": [1, 2]}, seed=0, store=tmp_path / "new", progress=False)
+        np.testing.assert_array_equal(fresh.column("value"), [3, 6])
+    finally:
+        _STUDY_SCALE = 2
+    assert _study_identity(scaled_study, None) == before

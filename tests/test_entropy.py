@@ -274,3 +274,11 @@ def integrate_partition_function(temperature):
     z, _ = integrate.dblquad(lambda y, x: np.exp(-((x * x - 1) ** 2 + 0.5 * y * y) / temperature),
                              -3, 3, -8, 8, epsabs=0, epsrel=1e-11)
     return z
+
+
+@pytest.mark.parametrize("n_samples", [0, -3, 2.5, True])
+def test_knn_entropy_gaussian_bias_names_a_bad_sample_size(n_samples):
+    # Before: "samples needs at least 1 samples" (0), "negative dimensions are not allowed"
+    # (-3) and a raw TypeError from NumPy (2.5): none named n_samples
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 2"):
+        knn_entropy_gaussian_bias(n_samples, 2, n_repeats=2)

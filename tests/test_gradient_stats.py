@@ -203,3 +203,13 @@ def test_sgd_trace_follows_run_sgd_step_by_step(momentum):
     if momentum == 0:
         step = trace.positions[1] - trace.positions[0]
         np.testing.assert_allclose(step, -0.05 * trace.grads[0], atol=1e-14)
+
+
+def test_sgd_trace_refuses_non_finite_starts():
+    # Before: a NaN start ran one step and raised FloatingPointError "SGD diverged at step 0
+    # ...; lower the learning rate", blaming the learning rate; run_sgd names theta0.
+    lin = _regression(n=16, p=2, weight_decay=0.0, seed=1)
+    theta0 = np.zeros((2, 2))
+    theta0[1, 0] = np.nan
+    with pytest.raises(ValueError, match="theta0 contains NaN or inf"):
+        sgd_trace(lin, theta0, lr=0.1, batch_size=4, n_steps=3, seed=0)

@@ -252,3 +252,17 @@ def test_traces_at_chosen_steps(regression):
                                np.linalg.norm(regression.grad(short.final), axis=1))
     with pytest.raises(ValueError, match="record_at must be integer steps"):
         run_sgd(regression, theta0, lr=0.1, batch_size=4, n_steps=10, record_at=[11])
+
+
+@pytest.mark.parametrize("offset", [2.7, "3", -1, True])
+def test_particle_offset_is_an_integer_not_truncated(regression, offset):
+    # Before: run_sgd and the quadratic models' run_sgd passed int(particle_offset) on, so 2.7
+    # ran as particle 2's batches and "3" as particle 3's, silently (simulate itself refuses
+    # a non-integer offset).
+    from sgdsde.sgd.exact import GaussianQuadraticModel
+
+    with pytest.raises(ValueError, match="particle_offset must be an integer >= 0"):
+        run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=2, seed=0,
+                particle_offset=offset)
+    with pytest.raises(ValueError, match="particle_offset must be an integer >= 0"):
+        GaussianQuadraticModel(np.eye(2)).run_sgd(np.zeros((2, 2)), 0.1, 2, seed=0, particle_offset=offset)

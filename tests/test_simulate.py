@@ -259,7 +259,8 @@ def test_divergence_names_step_and_particles(cls, backend, tmp_path):
     ({"seed": 1.5}, TypeError, "seed must be an int"),
     ({"v0": np.zeros((4, 2))}, ValueError, "v0 is only used by underdamped dynamics"),
     ({"particle_offset": -1}, ValueError, "particle_offset must be >= 0"),
-    ({"checkpoint_every": 0, "checkpoint": "never_written.npz"}, ValueError, "checkpoint_every must be >= 1"),
+    ({"checkpoint_every": 0, "checkpoint": "never_written.npz"}, ValueError,
+     "checkpoint_every must be an integer >= 1"),
     ({"save": {"every": 10}}, TypeError, "save must be a SaveAt"),
     ({"sde": DoubleWell()}, TypeError, "sde must be a LangevinSDE"),
     ({"integrator": EulerMaruyama}, TypeError, "integrator must be an Integrator"),
@@ -598,3 +599,28 @@ def test_numba_backend_knows_which_kernels_a_problem_compiles():
         fused.euler_maruyama_update]
     simulate(fused_sde, Heun(), np.zeros((2, 1)), dt=0.01, n_steps=2, seed=1, progress=False)
     assert not be.needs_compiling(Heun(), fused_sde)
+
+
+@pytest.mark.parametrize(("build", "error", "match"), [
+    (lambda: LangevinSDE(DoubleWell(), temperature=True), ValueError, "temperature must be a finite number"),
+    (lambda: LangevinSDE(DoubleWell(), temperature=1.0, friction=True), TypeError, "friction must be"),
+    (lambda: LangevinSDE(DoubleWell(), temperature=1.0, friction="1"), TypeError, "friction must be"),
+    (lambda: LangevinSDE(DoubleWell(), temperature=1.0, friction=1.0, mass=True), TypeError, "mass must be"),
+])
+def test_sde_parameters_are_numbers_not_bools(build, error, match):
+    """temperature=True ran at T = 1, friction=True at γ = 1 (a bool or a string is never a number)."""
+    with pytest.raises(error, match=match):
+        build()
+
+
+@pytest.mark.parametrize("change", [{"dt": True}, {"dt": "0.01"}, {"checkpoint_every": 2.5},
+                                    {"checkpoint_every": True}, {"checkpoint_every": "3"}])
+def test_step_and_checkpoint_interval_are_checked_not_converted(change, tmp_path):
+    """dt=True ran with dt = 1, checkpoint_every=2.5 wrote every 2 steps: an argument that is not
+    what it claims is refused, naming it, before any step (and before any checkpoint is written)."""
+    path = tmp_path / "run.npz"
+    args = {"dt": 0.01, "checkpoint": path} | change
+    with pytest.raises((TypeError, ValueError), match=next(iter(change))):
+        simulate(_sde(EulerMaruyama()), EulerMaruyama(), np.zeros((4, 2)), n_steps=10, progress=False,
+                 seed=1, **args)
+    assert not path.exists()

@@ -175,3 +175,12 @@ def test_spectra_at_critical_points_follow_the_shifted_semicircle(descent_n64):
     assert semicircle_distance(cp.eigenvalues, -center, radius) > crit
     # the index grows with the energy: minima at the bottom, maxima at the top
     assert cp.index[0] == 0 and cp.index[-1] == n - 1
+
+
+@pytest.mark.parametrize("n_particles", [1.5, 0, True, "2"])
+def test_spectrum_observable_n_particles_is_a_count(n_particles):
+    # Before: 1.5 was truncated to 1 and True read as 1 without a word ("2" raised a raw
+    # TypeError comparing str and int)
+    with pytest.raises(ValueError, match="n_particles must be an integer >= 1"):
+        spectrum_observable(MullerBrown(), n_particles)
+    assert spectrum_observable(MullerBrown(), 2)(np.zeros((5, 2))).shape == (2, 2)

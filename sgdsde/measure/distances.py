@@ -363,7 +363,7 @@ _SAMPLE_METRICS = ("kl_knn", "w1")
 
 
 def permutation_noise_floor(samples_a, samples_b, metric: str | Callable = "w1", n_repeats: int = 200,
-                            seed: int = 0, k: int = 1) -> tuple[float, float]:
+                            seed: int = 0, k: int | None = None) -> tuple[float, float]:
     """The distance two clouds of these sizes show when both are drawn from one law.
 
     The two clouds are pooled and split at random into clouds of the original sizes, and
@@ -384,8 +384,9 @@ def permutation_noise_floor(samples_a, samples_b, metric: str | Callable = "w1",
         Number of random splits (≥ 2).
     seed : int
         Seed of the generator.
-    k : int
-        Neighbour order of ``"kl_knn"``.
+    k : int, optional
+        Neighbour order of ``"kl_knn"`` (default 1); an error with any other metric, which
+        would ignore it.
 
     Returns
     -------
@@ -399,9 +400,13 @@ def permutation_noise_floor(samples_a, samples_b, metric: str | Callable = "w1",
                          f"got {a.shape[1]} and {b.shape[1]}")
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 2:
         raise ValueError(f"n_repeats must be an integer >= 2, got {n_repeats!r}")
+    if k is not None and not (isinstance(metric, str) and metric == "kl_knn"):
+        raise ValueError(f"k is the neighbour order of metric 'kl_knn'; metric {metric!r} would ignore "
+                         f"k = {k!r}: leave k out")
     if isinstance(metric, str):
         if metric not in _SAMPLE_METRICS:
             raise ValueError(f"metric must be one of {_SAMPLE_METRICS} or a callable, got {metric!r}")
+        k = 1 if k is None else k
         distance = wasserstein1 if metric == "w1" else (lambda p, q: kl_divergence_knn(p, q, k=k))
     elif callable(metric):
         distance = metric

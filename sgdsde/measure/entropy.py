@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg, special
 
+from .._checks import integer
 from .distances import _edges_tuple, check_neighbours, check_samples, kth_neighbour_distance
 
 __all__ = [
@@ -217,7 +218,8 @@ def knn_entropy_gaussian_bias(n_samples: int, dim: int, k: int = 3, n_repeats: i
     Parameters
     ----------
     n_samples, dim : int
-        Sample size and dimension of the cloud of interest.
+        Sample size (>= 2, and > dim for the prewhitening) and dimension (>= 1) of the
+        cloud of interest.
     k : int
         Neighbour order used.
     n_repeats : int
@@ -234,6 +236,7 @@ def knn_entropy_gaussian_bias(n_samples: int, dim: int, k: int = 3, n_repeats: i
         raise ValueError(f"n_repeats must be an integer >= 2, got {n_repeats!r}")
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    n_samples = integer(n_samples, "n_samples", 2)
     rng = np.random.default_rng(seed)
     exact = 0.5 * dim * np.log(2 * np.pi * np.e)
     errors = np.array([knn_entropy(rng.standard_normal((n_samples, dim)), k=k, prewhiten=True) - exact

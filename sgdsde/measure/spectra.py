@@ -32,6 +32,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from .._checks import integer
 from ..landscapes.base import Landscape
 from ..manifolds import Euclidean, Manifold, Sphere
 
@@ -174,8 +175,8 @@ def spectrum_observable(landscape: Landscape, n_particles: int | None = None
     ----------
     landscape : Landscape
     n_particles : int, optional
-        Diagonalise only the first ``n_particles`` of the cloud at each record (a Hessian
-        costs O(d³) per particle); all of them when None.
+        An integer >= 1: diagonalise only the first ``n_particles`` of the cloud at each
+        record (a Hessian costs O(d³) per particle); all of them when None.
 
     Returns
     -------
@@ -183,11 +184,11 @@ def spectrum_observable(landscape: Landscape, n_particles: int | None = None
         ``fn(x) -> (m, d_t)`` eigenvalues, for ``SaveAt(observables={"spectrum": fn})``.
     """
     _require_hessian(landscape)
-    if n_particles is not None and int(n_particles) < 1:
-        raise ValueError(f"n_particles must be >= 1 or None, got {n_particles}")
+    if n_particles is not None:
+        n_particles = integer(n_particles, "n_particles", 1)
 
     def spectrum(x):
-        return hessian_spectrum(landscape, x if n_particles is None else x[: int(n_particles)])
+        return hessian_spectrum(landscape, x if n_particles is None else x[:n_particles])
 
     return spectrum
 

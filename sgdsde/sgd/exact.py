@@ -35,6 +35,7 @@ import math
 import numpy as np
 from scipy import linalg
 
+from .._checks import integer as _integer
 from ..integrators.base import Integrator
 from ..landscapes.base import check_cloud
 from ..landscapes.networks import LinearRegression
@@ -120,6 +121,7 @@ class _QuadraticModel:
             for the Gaussian model, ``STREAM_CURVATURE_SAMPLES`` for the multiplicative one).
         record_every : int
         particle_offset : int
+            Global index of the first run, an integer >= 0.
 
         Returns
         -------
@@ -129,6 +131,7 @@ class _QuadraticModel:
         lr = _lr(lr)
         x = check_cloud(x0, self.dim, "x0").astype(np.float64, copy=True)
         n_steps, record_every = _steps_count(n_steps, record_every)
+        particle_offset = _integer(particle_offset, "particle_offset", 0)
         return _run_model_sgd(self, x, lr, n_steps, seed, record_every, particle_offset,
                               self._run_stats(lr))
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import integer as _integer
 from .._checks import positive as _positive
 from ..divergence import MAX_GROWTH
 from ..integrators.base import Integrator, NoiseSource, State
@@ -402,8 +403,7 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         if not callable(fn):
             raise TypeError(f"observable {name!r} must be callable as fn(theta)")
         obs[name] = _Copied(fn)
-    if int(particle_offset) < 0:
-        raise ValueError(f"particle_offset must be >= 0, got {particle_offset}")
+    particle_offset = _integer(particle_offset, "particle_offset", 0)
     seed = resolve_seed(seed)
     run = functools.partial(simulate, LangevinSDE(loss, temperature=0.0), scheme, dt=lr / scheme.svag,
                             seed=seed, backend=backend, progress=False, max_abs=max_abs,

@@ -55,6 +55,7 @@ def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_step
     ----------
     loss : EmpiricalRisk
     theta0 : array_like, shape (M, d)
+        Finite starting parameters.
     lr : float
         η > 0.
     batch_size : int
@@ -71,6 +72,8 @@ def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_step
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
     theta = check_cloud(theta0, loss.dim, "theta0").copy()
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta0 contains NaN or inf")
     lr, momentum = float(lr), float(momentum)
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr}")
