@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import real
 from ..landscapes.base import check_cloud
 from ..landscapes.mlp import ACTIVATIONS, MLP
 from ..random import STREAM_USER, normals, resolve_seed
@@ -110,7 +111,7 @@ def noise_attenuation(net: MLP, theta, layer: int, epsilon: float, *, seed: int,
     """
     theta = _net_and_theta(net, theta)
     layer = _check_layer(net, layer)
-    epsilon = float(epsilon)
+    epsilon = real(epsilon, "epsilon")
     if not (np.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"epsilon must be a finite number > 0, got {epsilon}")
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
@@ -154,7 +155,7 @@ def layer_cushion(net: MLP, theta, batch=None, quantile: float = 0.0) -> np.ndar
         undefined.
     """
     theta = _net_and_theta(net, theta)
-    quantile = float(quantile)
+    quantile = real(quantile, "quantile")
     if not 0.0 <= quantile <= 1.0:
         raise ValueError(f"quantile must lie in [0, 1], got {quantile}")
     hs = _layers(net, theta, batch)

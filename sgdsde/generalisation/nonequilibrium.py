@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import integer
+from .._checks import integer, real
 from ..landscapes.base import check_cloud
 from ..landscapes.empirical_risk import EmpiricalRisk
 
@@ -84,7 +84,7 @@ def trace_rank(eigenvalues, fraction: float = 0.99) -> int:
     fraction : float
         In (0, 1].
     """
-    fraction = float(fraction)
+    fraction = real(fraction, "fraction")
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
     lam = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]

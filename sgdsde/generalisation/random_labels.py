@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import real
 from ..landscapes.base import check_cloud
 from ..landscapes.mlp import MLP
 from ..random import STREAM_USER, resolve_seed, uniforms
@@ -64,7 +65,7 @@ def corrupt_labels(labels, fraction: float, n_classes: int, seed: int) -> np.nda
     ndarray of int64, shape (n,)
     """
     y = _labels(labels, n_classes)
-    rho = float(fraction)
+    rho = real(fraction, "fraction")
     if not (np.isfinite(rho) and 0.0 <= rho <= 1.0):
         raise ValueError(f"fraction (ρ) must lie in [0, 1], got {fraction}")
     n = y.size

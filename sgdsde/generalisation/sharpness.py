@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._checks import integer, positive
+from .._checks import integer, positive, real
 from ..landscapes.mlp import MLP
 from ..sgd.minibatch import run_sgd
 from .random_labels import _labels, accuracy
@@ -56,7 +56,7 @@ def eta_over_b_sweep(net: MLP, test, lrs: Sequence[float], batch_sizes: Sequence
         raise ValueError("eta_over_b_sweep needs an MLP classifier (loss='cross_entropy')")
     if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
         raise ValueError(f"n_runs must be an integer >= 1, got {n_runs!r}")
-    sde_time = float(sde_time)
+    sde_time = real(sde_time, "sde_time")
     if not (np.isfinite(sde_time) and sde_time > 0):
         raise ValueError(f"sde_time must be a finite number > 0, got {sde_time}")
     if len(lrs) == 0 or len(batch_sizes) == 0:

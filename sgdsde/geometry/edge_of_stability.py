@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import real
 from ..landscapes.base import Landscape, check_cloud
 from ..manifolds import Euclidean
 from .hessian import HessianOperator, extreme_eigenpairs
@@ -110,7 +111,7 @@ def sharpness_along_gd(landscape: Landscape, theta0, *, lr: float, n_steps: int,
     theta = check_cloud(theta[None] if theta.ndim == 1 else theta, landscape.dim, "theta0").copy()
     if theta.shape[0] != 1 or not np.all(np.isfinite(theta)):
         raise ValueError("theta0 must be one finite point, shape (d,)")
-    lr = float(lr)
+    lr = real(lr, "lr")
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr}")
     for name, val in (("n_steps", n_steps), ("record_every", record_every)):
@@ -153,7 +154,7 @@ def fraction_near_edge(trace: SharpnessTrace, band: float = 0.1, late: float = 0
     float
         In [0, 1].
     """
-    band, late = float(band), float(late)
+    band, late = real(band, "band"), real(late, "late")
     if not 0 < band < 1:
         raise ValueError(f"band must lie in (0, 1), got {band}")
     if not 0 <= late < 1:

@@ -50,7 +50,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from .._checks import integer
+from .._checks import integer, real
 from ..landscapes.base import Landscape, check_cloud
 from ..landscapes.pspin import MixedSphericalPSpin, SphericalPSpin
 from ..manifolds import Euclidean, Sphere
@@ -169,7 +169,7 @@ def _polynomial_hvp(landscape, x, v, degree):
 
 def _finite_difference_hvp(landscape, x, v, step):
     eps = np.finfo(x.dtype).eps
-    rel = eps ** (1 / 3) if step is None else float(step)
+    rel = eps ** (1 / 3) if step is None else real(step, "step")
     if not (np.isfinite(rel) and rel > 0):
         raise ValueError(f"step must be a finite number > 0, got {step}")
     vnorm = np.linalg.norm(v, axis=1)
@@ -368,7 +368,7 @@ def extreme_eigenpairs(landscape_or_operator, x=None, k: int = 6, *, which: str 
     k = _check_k(k, n)
     if which not in ("largest", "smallest"):
         raise ValueError(f"which must be 'largest' or 'smallest', got {which!r}")
-    tol = float(tol)
+    tol = real(tol, "tol")
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite number >= 0, got {tol}")
     if v0 is not None:
@@ -495,7 +495,7 @@ class SpectralDensity:
         -------
         density, stderr : ndarray, shape (G,)
         """
-        width = float(width)
+        width = real(width, "width")
         if not (np.isfinite(width) and width > 0):
             raise ValueError(f"width must be a finite number > 0, got {width}")
         grid = np.asarray(grid, dtype=np.float64)

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from .._checks import real
 from ..landscapes.base import Landscape, check_cloud
 from ..manifolds import Euclidean
 from ..random import resolve_seed
@@ -53,17 +54,17 @@ __all__ = ["LocalFreeEnergy", "local_free_energy", "local_free_energy_exact", "E
 
 
 def _positive(value, name):
-    value = float(value)
+    value = real(value, name)
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 
 
 def _check_gamma_temperature(gamma, temperature):
-    gamma = float(gamma)
+    gamma = real(gamma, "gamma")
     if not (np.isfinite(gamma) and gamma > 0):
         raise ValueError(f"gamma must be a finite number > 0 (the spring stiffness), got {gamma}")
-    temperature = float(temperature)
+    temperature = real(temperature, "temperature")
     if not np.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
     if temperature == 0:
@@ -288,7 +289,7 @@ def local_free_energy(landscape: Landscape, x, gamma: float, temperature: float,
     n_nodes = _count(n_nodes, "n_nodes", 1)
     n_steps = _count(n_steps, "n_steps", 1)
     dt = _positive(dt, "dt")
-    burn_in = float(burn_in)
+    burn_in = real(burn_in, "burn_in")
     if not 0 <= burn_in < 1:
         raise ValueError(f"burn_in must lie in [0, 1), got {burn_in}")
     t, w = np.polynomial.legendre.leggauss(n_nodes)
@@ -381,7 +382,7 @@ def entropy_sgd(landscape: Landscape, x0, *, lr: float, gamma: float, temperatur
     inner_steps = _count(inner_steps, "inner_steps", 2)
     n_inner = _count(n_inner, "n_inner", 1)
     inner_dt = _positive(inner_dt, "inner_dt")
-    gamma_growth = float(gamma_growth)
+    gamma_growth = real(gamma_growth, "gamma_growth")
     if not (np.isfinite(gamma_growth) and gamma_growth >= 0):
         raise ValueError(f"gamma_growth must be a finite number >= 0, got {gamma_growth}")
     gamma_max = gamma * (1 + gamma_growth) ** max(n_steps - 1, 0)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from .._checks import real
 from ..landscapes.base import Landscape, check_cloud
 from ..manifolds import Euclidean, Sphere
 
@@ -140,7 +141,7 @@ def _check_count(value, name, minimum):
 
 
 def _positive(value, name):
-    value = float(value)
+    value = real(value, name)
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
@@ -305,7 +306,7 @@ def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17,
     images = _initial_chain(landscape, start, end, n_images, initial)
     tol = _positive(tol, "tol")
     max_iter = _check_count(max_iter, "max_iter", 1)
-    climb_after = float(climb_after)
+    climb_after = real(climb_after, "climb_after")
     if not 0 < climb_after <= 1:
         raise ValueError(f"climb_after must lie in (0, 1], got {climb_after}")
     chain = _Chain(landscape)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .._checks import integer, positive
+from .._checks import integer, positive, real
 from ..landscapes.base import Landscape
 from .hessian import HessianOperator, extreme_eigenpairs, hutchpp_trace
 
@@ -129,7 +129,7 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
     if (n_steps is None) == (sde_time is None):
         raise ValueError("give exactly one of n_steps (equal step count) and sde_time (equal t = k·η)")
     if sde_time is not None:
-        sde_time = float(sde_time)
+        sde_time = real(sde_time, "sde_time")
         if not (np.isfinite(sde_time) and sde_time > 0):
             raise ValueError(f"sde_time must be a finite number > 0, got {sde_time}")
     if n_steps is not None:
