@@ -112,3 +112,17 @@ def test_bad_input_is_named():
         covariance_scale(N, 0)
     with pytest.raises(TypeError, match="EmpiricalRisk"):
         gradient_covariance(object(), np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("flag", ["False", "without", 0, None])
+def test_replacement_must_be_a_bool(flag):
+    # Before: any truthy value meant with replacement and any falsy one without, so
+    # replacement="False" silently gave the with-replacement covariance D/B.
+    model = MODELS["linear"]
+    with pytest.raises(TypeError, match="replacement must be True or False"):
+        covariance_scale(N, 4, flag)
+    with pytest.raises(TypeError, match="replacement must be True or False"):
+        SGDNoise(model, 0.1, 4, replacement=flag)
+    with pytest.raises(TypeError, match="replacement must be True or False"):
+        noise_trace(model, np.zeros((1, model.dim)), 4, replacement=flag)
+    assert covariance_scale(N, 4, np.bool_(False)) == covariance_scale(N, 4, False)

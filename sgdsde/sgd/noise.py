@@ -31,11 +31,24 @@ __all__ = ["covariance_scale", "SGDNoise", "gradient_covariance", "noise_trace",
 def covariance_scale(n_examples: int, batch_size: int, replacement: bool = True) -> float:
     """``c²`` with ``Σ = c² GᵀG`` for a batch of B out of n examples (module docstring).
 
+    Parameters
+    ----------
+    n_examples : int
+        n.
+    batch_size : int
+        B, ``1 <= B <= n``.
+    replacement : bool
+        Batches drawn with (True) or without (False) replacement.
+
     Raises
     ------
     ValueError
         Unless ``1 <= batch_size <= n_examples`` (and n >= 2 without replacement).
+    TypeError
+        If ``replacement`` is not a bool.
     """
+    if not isinstance(replacement, (bool, np.bool_)):
+        raise TypeError(f"replacement must be True or False, got {replacement!r}")
     n, b = int(n_examples), batch_size
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {b!r}")
