@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._checks import integer as _integer
 from .landscapes.base import check_cloud
 from .results import Trajectory
 
@@ -37,7 +38,8 @@ def simulate_sharded(run: Callable, sde, integrator, x0, *, client, n_shards: in
     client : distributed.Client
         Where the shards run.
     n_shards : int, optional
-        Number of shards (default: the number of worker threads of the client).
+        Number of shards, an integer in [1, M] (default: the number of worker threads of the
+        client, at most M).
     **kwargs
         Passed to :func:`sgdsde.simulate` (``dt``, ``t1``/``n_steps``, ``save``, ``seed``,
         ``backend``, ...); ``seed`` must be given so every shard uses the same one.
@@ -64,9 +66,9 @@ def simulate_sharded(run: Callable, sde, integrator, x0, *, client, n_shards: in
     x0 = check_cloud(x0, sde.dim, "x0")
     m = x0.shape[0]
     if n_shards is None:
-        n_shards = max(1, sum(client.nthreads().values()))
-    n_shards = int(n_shards)
-    if not 1 <= n_shards <= m:
+        n_shards = min(m, max(1, sum(client.nthreads().values())))
+    n_shards = _integer(n_shards, "n_shards", minimum=1)
+    if not n_shards <= m:
         raise ValueError(f"n_shards must lie in [1, {m}] (the number of particles), got {n_shards}")
     bounds = np.linspace(0, m, n_shards + 1).round().astype(int)
     start = time.perf_counter()

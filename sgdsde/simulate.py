@@ -269,7 +269,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
         (:func:`sgdsde.sharding.simulate_sharded`; extra ``sgdsde[distributed]``).  The
         result equals the single-process one: the noise is a function of the particle index.
     n_shards : int, optional
-        Number of shards (only with ``client``; default: the client's worker threads).
+        Number of shards, an integer in [1, M] (only with ``client``; default: the client's
+        worker threads, at most M).
 
     Returns
     -------

@@ -319,3 +319,24 @@ def test_a_store_written_with_other_module_level_values_is_refused(client, tmp_p
     finally:
         _STUDY_SCALE = 2
     assert _study_identity(scaled_study, None) == before
+
+
+@pytest.mark.parametrize("n_shards", [2.5, True, "2", 0])
+def test_n_shards_is_checked_not_converted(client, n_shards):
+    """n_shards=2.5 ran 2 shards and True one: a count that is not an integer >= 1 is refused."""
+    sde = sd.LangevinSDE(sd.landscapes.DoubleWell(), temperature=0.3)
+    with pytest.raises(ValueError, match=r"n_shards must be an integer >= 1"):
+        sd.simulate(sde, sd.integrators.EulerMaruyama(), np.zeros((10, 1)), client=client,
+                    n_shards=n_shards, dt=0.01, n_steps=10, seed=1)
+
+
+def test_default_n_shards_fits_a_cloud_smaller_than_the_workers(client):
+    """The default is one shard per worker thread (2 here): a one-particle cloud raised
+    'n_shards must lie in [1, 1]' although no n_shards was given."""
+    sde = sd.LangevinSDE(sd.landscapes.DoubleWell(), temperature=0.3)
+    x0 = np.zeros((1, 1))
+    kw = dict(dt=0.01, n_steps=10, seed=1, backend="numpy")
+    sharded = sd.simulate(sde, sd.integrators.EulerMaruyama(), x0, client=client, **kw)
+    local = sd.simulate(sde, sd.integrators.EulerMaruyama(), x0, progress=False, **kw)
+    assert sharded.stats["n_shards"] == 1
+    np.testing.assert_array_equal(sharded.final, local.final)
