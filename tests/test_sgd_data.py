@@ -74,3 +74,10 @@ def test_digits_classes_must_be_integers(classes):
     with pytest.raises(ValueError, match="classes must be >= 2 distinct digits in 0..9"):
         load_digits(classes=classes)
     assert load_digits(classes=np.array([3, 8])).n_examples == load_digits(classes=[3, 8]).n_examples
+
+
+@pytest.mark.parametrize("label_noise", ["0.5", True])
+def test_teacher_student_label_noise_is_a_number(label_noise):
+    # Before: float() read the string "0.5" as 0.5 and True as label noise 1.0
+    with pytest.raises(TypeError, match="label_noise must be a finite number >= 0"):
+        teacher_student(10, 3, label_noise=label_noise)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive as _positive
 from .._extras import require
 from ..random import STREAM_USER, normals, resolve_seed
 
@@ -83,9 +84,7 @@ def teacher_student(n_examples: int, n_features: int, *, task: str = "regression
     p = _count(n_features, "n_features")
     if task not in ("regression", "classification"):
         raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
-    label_noise = float(label_noise)
-    if not (np.isfinite(label_noise) and label_noise >= 0):
-        raise ValueError(f"label_noise must be a finite number >= 0, got {label_noise}")
+    label_noise = _positive(label_noise, "label_noise", allow_zero=True)
     seed = resolve_seed(seed)
     rows = np.arange(n)
     x = normals(seed, rows, 0, p, STREAM_FEATURES)
