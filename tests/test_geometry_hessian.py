@@ -222,3 +222,12 @@ def test_extreme_eigenpairs_checks_v0_and_max_products_on_both_paths(k):
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="max_products must be an integer >= 1"):
             extreme_eigenpairs(q, x, k=k, max_products=bad)
+
+
+def test_dense_checks_its_block_size():
+    op = HessianOperator(Quadratic(np.diag([1.0, 2.0, 3.0])), np.ones(3))
+    np.testing.assert_allclose(op.dense(block=2), np.diag([1.0, 2.0, 3.0]), atol=1e-12)
+    # 0 raised "range() arg 3 must not be zero", -1 "need at least one array", 1.5 ran as 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="block must be an integer >= 1"):
+            op.dense(block=bad)

@@ -97,3 +97,18 @@ def test_bad_input(loss):
         closest_interpolant(loss.inputs, loss.targets, np.zeros(D + 1))
     with pytest.raises(ValueError, match="one output"):
         output_jacobian(MLP(np.ones((3, 2)), np.array([0, 1, 0]), widths=(2,)), np.zeros(9))
+
+
+def test_non_finite_parameters_raise(loss):
+    bad = np.zeros((2, D))
+    bad[1, 0] = np.nan
+    # a NaN run came back as distance NaN (and within_bound False) without an error
+    with pytest.raises(ValueError, match="theta contains NaN"):
+        interpolant_distance(loss, bad, np.zeros(D))
+    # a NaN θ₀ gave a NaN Jacobian, then "inputs must be a finite (n, d) matrix" about the Jacobian
+    net = MLP(np.ones((3, 2)), np.ones(3), widths=(2,), loss="mse")
+    theta0 = np.full(net.dim, np.nan)
+    with pytest.raises(ValueError, match="theta0 contains NaN"):
+        output_jacobian(net, theta0)
+    with pytest.raises(ValueError, match="theta0 contains NaN"):
+        linearised_interpolant(net, theta0)

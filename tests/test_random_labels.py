@@ -88,3 +88,14 @@ def test_accuracy_rejects_labels_the_network_cannot_output():
     with pytest.raises(ValueError, match="labels"):
         accuracy(net, theta, x, y + 2)
     np.testing.assert_array_equal(accuracy(net, theta, x, y) + accuracy(net, theta, x, 1 - y), 1.0)
+
+
+def test_accuracy_of_non_finite_outputs_raises():
+    # NaN logits have argmax 0: a NaN network scored the fraction of class-0 labels (here 0.5)
+    x = normals(1, np.arange(10), 0, 3, STREAM_USER + 47)
+    y = np.arange(10) % 2
+    net = MLP(x, y, widths=(4,))
+    theta = net.init_params(2, seed=0)
+    theta[1, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        accuracy(net, theta, x, y)

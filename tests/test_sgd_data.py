@@ -65,3 +65,19 @@ def test_digits_without_scikit_learn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
     with pytest.raises(ImportError, match=r"sgdsde\[digits\]"):
         load_digits()
+
+
+@pytest.mark.parametrize("classes", [[1.7, 2.2], ["3", "5"], [True, 2]])
+def test_digits_classes_must_be_integers(classes):
+    # Before: int(c) turned [1.7, 2.2] into digits [1, 2] and ["3", "5"] into [3, 5] silently
+    pytest.importorskip("sklearn")
+    with pytest.raises(ValueError, match="classes must be >= 2 distinct digits in 0..9"):
+        load_digits(classes=classes)
+    assert load_digits(classes=np.array([3, 8])).n_examples == load_digits(classes=[3, 8]).n_examples
+
+
+@pytest.mark.parametrize("label_noise", ["0.5", True])
+def test_teacher_student_label_noise_is_a_number(label_noise):
+    # Before: float() read the string "0.5" as 0.5 and True as label noise 1.0
+    with pytest.raises(TypeError, match="label_noise must be a finite number >= 0"):
+        teacher_student(10, 3, label_noise=label_noise)

@@ -142,6 +142,8 @@ def interpolant_distance(loss: LinearRegression, theta, theta0) -> InterpolantDi
         raise ValueError(f"weight_decay must be 0 for interpolation, got {loss.weight_decay}")
     x = _underdetermined(loss.inputs)
     theta = check_cloud(theta, loss.dim, "theta").astype(np.float64)
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta contains NaN or inf")
     theta0 = np.asarray(theta0, dtype=np.float64)
     target = closest_interpolant(x, loss.targets, theta0)
     _, s, vt = _row_rank_svd(x)
@@ -165,6 +167,8 @@ def output_jacobian(net: MLP, theta0) -> np.ndarray:
     theta0 = check_cloud(np.atleast_2d(theta0), net.dim, "theta0")
     if theta0.shape[0] != 1:
         raise ValueError(f"theta0 must be one parameter vector (d,) or (1, d), got {theta0.shape[0]}")
+    if not np.all(np.isfinite(theta0)):
+        raise ValueError("theta0 contains NaN or inf")
     o = net.predict(theta0, net.inputs)[0, :, 0]
     probe = MLP(net.inputs, o - 1.0, widths=net.widths, activation=net.activations, loss="mse")
     return probe.per_example_grads(theta0)[0]

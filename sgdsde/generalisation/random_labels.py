@@ -89,13 +89,18 @@ def accuracy(net: MLP, theta, inputs, labels) -> np.ndarray:
     """Fraction of ``inputs`` whose largest output is the label, per network: shape (M,).
 
     ``labels`` are integer classes in [0, n_outputs), one per input; anything else raises
-    (a float or out-of-range label never equals an argmax and would count as an error).
+    (a float or out-of-range label never equals an argmax and would count as an error), and
+    so do non-finite outputs.
     """
     y = np.asarray(labels)
     logits = net.predict(theta, inputs)
     if y.shape != logits.shape[1:2]:
         raise ValueError(f"labels must have shape ({logits.shape[1]},), got {y.shape}")
     y = _labels(y, logits.shape[-1])
+    if not np.all(np.isfinite(logits)):
+        bad = np.flatnonzero(~np.all(np.isfinite(logits), axis=(1, 2)))
+        raise ValueError(f"the outputs of network(s) {bad.tolist()} contain NaN or inf (non-finite theta or "
+                         "inputs): their argmax is not a prediction")
     return np.mean(np.argmax(logits, axis=-1) == y, axis=1)
 
 

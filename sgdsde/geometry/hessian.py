@@ -286,9 +286,10 @@ class HessianOperator(LinearOperator):
         The identity's columns go through in blocks of ``block`` (each block is one batched
         call on a cloud of ``block`` copies of the point, which bounds the memory).
         """
+        block = integer(block, "block", 1)
         n = self.shape[0]
         eye = np.eye(n)
-        h = np.hstack([self._matmat(eye[:, lo:lo + block]) for lo in range(0, n, int(block))])
+        h = np.hstack([self._matmat(eye[:, lo:lo + block]) for lo in range(0, n, block)])
         return 0.5 * (h + h.T)
 
 

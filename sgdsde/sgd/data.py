@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive as _positive
 from .._extras import require
 from ..random import STREAM_USER, normals, resolve_seed
 
@@ -83,9 +84,7 @@ def teacher_student(n_examples: int, n_features: int, *, task: str = "regression
     p = _count(n_features, "n_features")
     if task not in ("regression", "classification"):
         raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
-    label_noise = float(label_noise)
-    if not (np.isfinite(label_noise) and label_noise >= 0):
-        raise ValueError(f"label_noise must be a finite number >= 0, got {label_noise}")
+    label_noise = _positive(label_noise, "label_noise", allow_zero=True)
     seed = resolve_seed(seed)
     rows = np.arange(n)
     x = normals(seed, rows, 0, p, STREAM_FEATURES)
@@ -103,7 +102,7 @@ def load_digits(n_examples: int | None = None, classes=None, *, center: bool = T
     n_examples : int, optional
         Keep the first n examples (after the class selection); default all.
     classes : sequence of int, optional
-        Keep these digits only, relabelled 0, 1, ... in the given order (default all ten).
+        Integers: keep these digits only, relabelled 0, 1, ... in the given order (default all ten).
     center : bool
         Subtract the mean image (the per-pixel mean over the kept examples).
 
@@ -122,7 +121,10 @@ def load_digits(n_examples: int | None = None, classes=None, *, center: bool = T
     x = bunch.data.astype(np.float64) / 16.0
     y = bunch.target.astype(np.int64)
     if classes is not None:
-        classes = [int(c) for c in classes]
+        given = list(classes)
+        if not all(isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_)) for c in given):
+            raise ValueError(f"classes must be >= 2 distinct digits in 0..9 (integers), got {given}")
+        classes = [int(c) for c in given]
         if len(set(classes)) < 2 or not all(0 <= c <= 9 for c in classes):
             raise ValueError(f"classes must be >= 2 distinct digits in 0..9, got {classes}")
         keep = np.isin(y, classes)
