@@ -361,3 +361,29 @@ def test_boltzmann_density_1d_away_from_the_origin_and_on_a_finite_box():
             boltzmann_density_1d(lambda y: y * y, bad, x)
     with pytest.raises(ValueError, match="bounds"):
         boltzmann_density_1d(lambda y: y * y, 1.0, x, bounds=(1.0, -1.0))
+
+
+class _LogWell(Landscape):
+    """U = -ln|x|: infinite at x = 0, its drift too."""
+
+    dim = 1
+
+    def energy(self, x):
+        with np.errstate(divide="ignore"):
+            return -np.log(np.abs(x[:, 0]))
+
+    def grad(self, x):
+        with np.errstate(divide="ignore"):
+            return -1.0 / x
+
+
+def test_an_energy_or_drift_that_is_not_finite_on_the_grid_is_named():
+    """A cell centre (101 cells) or a face (4 cells, drift form) at the singularity x = 0 gave
+    'OverflowError: cannot convert float infinity to integer' from the coarse-grid warning."""
+    with pytest.raises(ValueError, match=r"energy .* NaN or inf .* x = \[0"):
+        FokkerPlanck(_LogWell(), Grid((-1.0, 1.0), 101), diffusion=0.5)
+    assert Grid((-1.0, 1.0), 4).face_points(0)[1, 0] == 0.0
+    with pytest.raises(ValueError, match=r"drift .* NaN or inf .* x = \[0"):
+        FokkerPlanck(_LogWell(), Grid((-1.0, 1.0), 4), diffusion=0.5, face_potential="drift")
+    fp = FokkerPlanck(_LogWell(), Grid((-1.0, 1.0), 100), diffusion=0.5, max_peclet=np.inf)
+    assert np.isfinite(fp.peclet) and np.all(np.isfinite(fp.stationary()))

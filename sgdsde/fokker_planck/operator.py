@@ -229,6 +229,11 @@ class FokkerPlanck:
                              "(temperature T > 0; a zero-noise SDE has no Fokker–Planck density)")
         self.diffusion = tuple(d_cells[:, a].reshape(grid.shape) for a in range(grid.ndim))
         self.energy = np.asarray(landscape.energy(cells), dtype=np.float64).reshape(grid.shape)
+        bad = ~np.isfinite(self.energy.ravel())
+        if bad.any():
+            raise ValueError(f"the landscape's energy is NaN or inf at the cell centre x = "
+                             f"{cells[int(np.argmax(bad))]}: the solver needs U finite at every cell "
+                             "(move the grid off the singularity or shrink the box)")
 
         isotropic_constant = self.temperature is not None
         if face_potential == "auto":
@@ -238,6 +243,13 @@ class FokkerPlanck:
                              'isotropic diffusion (a temperature); use "drift"')
         self.face_potential = face_potential
         self.face_phi = tuple(self._face_phi(a, d_fn) for a in range(grid.ndim))
+        for a, phi in enumerate(self.face_phi):
+            bad = ~np.isfinite(phi.ravel())
+            if bad.any():
+                raise ValueError(f"the drift over the diffusion is NaN or inf at the face centre x = "
+                                 f"{grid.face_points(a)[int(np.argmax(bad))]} (axis {a}): the solver "
+                                 "needs a finite drift at every face (move the grid off the "
+                                 "singularity or shrink the box)")
         self.peclet = max(float(np.max(np.abs(f))) for f in self.face_phi)
         self._warn_if_coarse()
         self._rates = _face_rates(grid, self.face_phi, self.diffusion)
