@@ -154,3 +154,9 @@ def test_identical_runs_have_no_error_bar():
     with pytest.raises(ValueError, match="identical"):
         lag_asymmetry(np.repeat(one, 5, axis=1))
 
+
+def test_noise_covariance_of_an_empty_cloud_raises():
+    x = normals(3, np.arange(12), 0, 4, STREAM)
+    loss = LinearRegression(x, normals(4, np.arange(12), 0, 1, STREAM)[:, 0])
+    with pytest.raises(ValueError, match="at least one parameter vector"):  # was NaN (0/0)
+        noise_covariance_spectrum(loss, np.zeros((0, 4)))
