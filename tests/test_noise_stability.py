@@ -121,3 +121,15 @@ def test_batch_is_checked_by_both_measurements(net, batch, error, match):
         layer_cushion(net, theta, batch=batch)
     with pytest.raises(error, match=match):
         noise_attenuation(net, theta, 0, 0.1, seed=0, batch=batch)
+
+
+def test_non_finite_parameters_raise(net):
+    # NaN weights gave NaN attenuations and cushions (with "Mean of empty slice" warnings)
+    theta = net.init_params(2, seed=1)
+    theta[1, 3] = np.inf
+    with pytest.raises(ValueError, match="theta contains NaN or inf"):
+        noise_attenuation(net, theta, 0, 0.1, seed=0)
+    with pytest.raises(ValueError, match="theta contains NaN or inf"):
+        layer_cushion(net, theta)
+    with pytest.raises(ValueError, match="theta contains NaN or inf"):
+        forward_from(net, theta, np.zeros((2, 3, 5)), 0)

@@ -266,3 +266,16 @@ def test_particle_offset_is_an_integer_not_truncated(regression, offset):
                 particle_offset=offset)
     with pytest.raises(ValueError, match="particle_offset must be an integer >= 0"):
         GaussianQuadraticModel(np.eye(2)).run_sgd(np.zeros((2, 2)), 0.1, 2, seed=0, particle_offset=offset)
+
+
+@pytest.mark.parametrize("name, record_params", [("loss", False), ("grad_norm", False), ("position", True)])
+def test_user_observables_may_not_replace_the_built_ins(regression, name, record_params):
+    # Before: observables={"loss": fn} silently replaced the full-batch loss by fn's values,
+    # and with it the loss-based divergence check (settings["loss_scale"] became None).
+    with pytest.raises(ValueError, match=f"observable {name!r} is a built-in record of run_sgd"):
+        run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=2, seed=0,
+                record_params=record_params, observables={name: lambda theta: theta[:, 0]})
+    # "position" is free when the parameters are not recorded
+    traj = run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=2, seed=0, record_every=1,
+                   observables={"position": lambda theta: theta[:, 0]})
+    assert traj.observables["position"].shape == (3, 2)

@@ -36,7 +36,10 @@ STREAM_INJECTED = STREAM_USER + 44  # the noise injected into a layer
 def _net_and_theta(net, theta):
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP, got {type(net).__name__}")
-    return check_cloud(theta, net.dim, "theta")
+    theta = check_cloud(theta, net.dim, "theta")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta contains NaN or inf")
+    return theta
 
 
 def _check_layer(net: MLP, layer) -> int:

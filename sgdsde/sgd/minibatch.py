@@ -352,7 +352,8 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         Record at exactly these steps (and at the start) instead of every ``record_every``.
     observables : mapping of str to callable, optional
         Extra ``name -> fn(theta (M, d))`` recorded alongside the built-ins ``"loss"``
-        (full-batch f, (M,)) and ``"grad_norm"`` (full-batch |∇f|, (M,)).
+        (full-batch f, (M,)) and ``"grad_norm"`` (full-batch |∇f|, (M,)), whose names (and
+        ``"position"`` with ``record_params``) they may not take.
     record_params : bool
         Also record the parameters as ``"position"`` (M, d) at each record.
     particle_offset : int
@@ -400,6 +401,9 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     if record_params:
         obs["position"] = "position"
     for name, fn in dict(observables or {}).items():
+        if name in obs:
+            raise ValueError(f"observable {name!r} is a built-in record of run_sgd "
+                             f"({', '.join(map(repr, obs))}); give yours another name")
         if not callable(fn):
             raise TypeError(f"observable {name!r} must be callable as fn(theta)")
         obs[name] = _Copied(fn)
