@@ -145,3 +145,18 @@ def test_noise_covariance_rejects_non_finite_parameters_and_fractional_example_c
         noise_covariance_spectrum(loss, theta, max_examples=True)
     values, _ = noise_covariance_spectrum(loss, theta, max_examples=100)  # more than n: all n
     np.testing.assert_allclose(values, noise_covariance_spectrum(loss, theta)[0])
+
+
+def test_identical_runs_have_no_error_bar():
+    # M copies of one run (e.g. the same seed for every run) have zero spread: the SE was 0
+    # and chi2 inf or NaN, with only a RuntimeWarning
+    one = normals(3, np.arange(1), 0, 50 * 3, STREAM).reshape(50, 1, 3)
+    with pytest.raises(ValueError, match="identical"):
+        lag_asymmetry(np.repeat(one, 5, axis=1))
+
+
+def test_noise_covariance_of_an_empty_cloud_raises():
+    x = normals(3, np.arange(12), 0, 4, STREAM)
+    loss = LinearRegression(x, normals(4, np.arange(12), 0, 1, STREAM)[:, 0])
+    with pytest.raises(ValueError, match="at least one parameter vector"):  # was NaN (0/0)
+        noise_covariance_spectrum(loss, np.zeros((0, 4)))

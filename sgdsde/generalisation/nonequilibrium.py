@@ -58,6 +58,9 @@ def noise_covariance_spectrum(loss: EmpiricalRisk, theta, max_examples: int | No
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
     theta = check_cloud(theta, loss.dim, "theta")
+    if theta.shape[0] == 0:
+        raise ValueError("theta must hold at least one parameter vector, got shape "
+                         f"{theta.shape}")
     if not np.all(np.isfinite(theta)):
         raise ValueError("theta contains NaN or inf")
     n = loss.n_examples if max_examples is None else min(integer(max_examples, "max_examples", 2),
@@ -153,7 +156,8 @@ def lag_asymmetry(trace, lag: int = 1) -> LagAsymmetry:
     ------
     ValueError
         If the traces are too short (T < τ + 10), there are fewer than 4 runs (no error
-        bar), k < 2, the trace holds NaN or inf, or a coordinate is constant in every run.
+        bar), k < 2, the trace holds NaN or inf, a coordinate is constant in every run, or
+        an entry of A is the same in every run (identical runs: no error bar).
     """
     z = np.asarray(trace, dtype=np.float64)
     if z.ndim != 3:
@@ -183,6 +187,9 @@ def lag_asymmetry(trace, lag: int = 1) -> LagAsymmetry:
     mean = anti.mean(axis=0)
     se = anti.std(axis=0, ddof=1) / np.sqrt(m)
     iu = np.triu_indices(k, 1)
+    if np.any(se[iu] == 0):
+        raise ValueError("A has zero spread over the runs, so no error bar: the runs are identical "
+                         "(the same seed?) or two coordinates are proportional")
     chi2 = float(np.sum((mean[iu] / se[iu]) ** 2))
     dof = len(iu[0])
     return LagAsymmetry(lag=int(lag), antisymmetric=mean, stderr=se, symmetric=sym.mean(axis=0), chi2=chi2,
