@@ -29,6 +29,14 @@ class SaveAt:
     start : bool
         Also record the initial state.
 
+    Raises
+    ------
+    ValueError
+        If ``every`` is not an integer >= 1 or a string names no built-in.
+    TypeError
+        If ``observables`` is not a mapping, a name is not a string, an observable is neither
+        callable nor a string, or ``start`` is not a bool.
+
     Examples
     --------
     >>> SaveAt(every=100, observables={"energy": "energy", "x0": lambda x: x[:, 0]})
@@ -42,7 +50,15 @@ class SaveAt:
     def __post_init__(self):
         if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
             raise ValueError(f"every must be an integer number of steps >= 1, got {self.every!r}")
+        if not isinstance(self.start, (bool, np.bool_)):
+            raise TypeError(f"start must be a bool, got {type(self.start).__name__} {self.start!r}")
+        if not isinstance(self.observables, Mapping):
+            raise TypeError("observables must be a mapping of name -> callable or built-in name, got "
+                            f"{type(self.observables).__name__}")
         for name, fn in self.observables.items():
+            if not isinstance(name, str):
+                raise TypeError(f"observable names must be strings (they name the records in a "
+                                f"saved file), got {name!r}")
             if isinstance(fn, str):
                 if fn not in BUILTIN_OBSERVABLES:
                     raise ValueError(f"observable {name!r}: unknown built-in {fn!r}; "
@@ -50,6 +66,7 @@ class SaveAt:
             elif not callable(fn):
                 raise TypeError(f"observable {name!r} must be a callable fn(x) or a built-in name")
         object.__setattr__(self, "observables", dict(self.observables))
+        object.__setattr__(self, "start", bool(self.start))
 
     def evaluate(self, sde, x: np.ndarray, v: np.ndarray | None) -> dict[str, np.ndarray]:
         """Compute every observable on the state ``(x, v)``."""

@@ -89,3 +89,15 @@ def test_sgd_learns_a_short_parity():
     assert steps.tolist() == [0, 300, 600] and subset.sum() == 3
     assert np.all(np.abs(accuracy[0] - 0.5) < 0.15)  # chance at initialisation (512 test points)
     assert np.all(accuracy[-1] > 0.95)
+
+
+@pytest.mark.parametrize("subset", [[True], [0, 1, 0], [1, 0, 0], np.array([True, False])])
+def test_parity_accuracy_needs_a_boolean_mask_over_the_bits(subset):
+    # Before: a mask of length 1 broadcast to every bit (the parity of all bits) and index
+    # or 0/1 lists were cast to bool; the wrong parity was scored without a word.
+    d = 3
+    x = parity_inputs(d)
+    net = MLP(x, x[:, 0], widths=[2], activation="linear", loss="mse")
+    theta = np.zeros((1, net.dim))
+    with pytest.raises(ValueError, match=r"subset must be a boolean mask of shape \(d,\) = \(3,\)"):
+        parity_accuracy(net, theta, x, subset)

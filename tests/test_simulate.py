@@ -93,6 +93,12 @@ def test_kinetic_energy_needs_velocities():
     ({"every": True}, ValueError, "every"),
     ({"observables": {"e": "free_energy"}}, ValueError, "unknown built-in 'free_energy'"),
     ({"observables": {"e": 3}}, TypeError, "observable 'e' must be a callable"),
+    # were an AttributeError ('list' object has no attribute 'items'), a name 0 that came back
+    # from a file as '0', and start="no" that recorded the start
+    ({"observables": ["energy"]}, TypeError, "observables must be a mapping"),
+    ({"observables": {0: "energy"}}, TypeError, "observable names must be strings"),
+    ({"start": "no"}, TypeError, "start must be a bool"),
+    ({"start": None}, TypeError, "start must be a bool"),
 ])
 def test_saveat_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):

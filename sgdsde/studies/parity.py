@@ -119,9 +119,25 @@ def random_subset(d: int, size: int, seed: int | None = 0) -> np.ndarray:
 
 
 def parity_accuracy(net: MLP, theta, inputs, subset) -> np.ndarray:
-    """Fraction of inputs whose sign of p_θ(x) equals χ_S(x), shape (M,)."""
+    """Fraction of inputs whose sign of p_θ(x) equals χ_S(x), shape (M,).
+
+    Parameters
+    ----------
+    net : MLP
+    theta : array_like, shape (M, d_θ)
+    inputs : array_like, shape (n, d)
+        Points of the cube {±1}^d.
+    subset : array_like of bool, shape (d,)
+        The mask of S (as :func:`random_subset` returns).
+    """
     inputs = np.asarray(inputs, dtype=np.float64)
-    target = np.prod(np.where(np.asarray(subset, dtype=bool), inputs, 1.0), axis=1)
+    if inputs.ndim != 2:
+        raise ValueError(f"inputs must have shape (n, d), got {inputs.shape}")
+    mask = np.asarray(subset)
+    if mask.dtype != bool or mask.shape != inputs.shape[1:]:
+        raise ValueError(f"subset must be a boolean mask of shape (d,) = ({inputs.shape[1]},), got "
+                         f"{mask.dtype} of shape {mask.shape}")
+    target = np.prod(np.where(mask, inputs, 1.0), axis=1)
     out = net.predict(theta, inputs)[..., 0]
     return np.mean(np.sign(out) == target, axis=1)
 
