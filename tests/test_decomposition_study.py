@@ -60,3 +60,15 @@ def test_bad_input_is_named():
         product_of_signs_data(10, 2, 3, teacher=np.ones(4))
     with pytest.raises(NotImplementedError, match="no Hessian-vector product"):
         ProductOfSigns(x, composite, 2).hvp(np.zeros((1, 3)), np.zeros(3))
+
+
+@pytest.mark.parametrize("labels", [np.array([1.0]), np.ones((10, 1)), np.ones(9)])
+def test_composite_accuracy_needs_one_label_per_input(labels):
+    # Before: a single label broadcast against every input (accuracy against a constant,
+    # returned as a number); other shapes failed inside NumPy's broadcasting.
+    x, _, composite, _ = product_of_signs_data(10, 2, 3)
+    model = ProductOfSigns(x, composite, 2)
+    theta = np.full((2, 3), 0.1)
+    with pytest.raises(ValueError, match=r"composite must have shape \(n,\) = \(10,\)"):
+        composite_accuracy(model, theta, x, labels)
+    assert composite_accuracy(model, theta, x, composite).shape == (2,)

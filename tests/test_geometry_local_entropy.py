@@ -108,3 +108,12 @@ def test_quadrature_rejects_non_finite_points_and_bounds(x, bounds, name):
     # NaN points or bounds used to come back as F = NaN without an error
     with pytest.raises(ValueError, match=name):
         local_free_energy_exact(Quadratic(np.eye(1)), x, 1.0, 0.5, bounds=bounds, n_grid=51)
+
+
+def test_tethered_landscape_rejects_nan_weights():
+    # NaN compares false with both 0 and 1, so NaN weights passed the [0, 1] check and made
+    # every energy and gradient NaN
+    from sgdsde.geometry.local_entropy import TetheredLandscape
+
+    with pytest.raises(ValueError, match=r"weights must be 2 numbers in \[0, 1\]"):
+        TetheredLandscape(Quadratic(np.eye(1)), [[0.0], [1.0]], 1.0, weights=[0.5, np.nan])

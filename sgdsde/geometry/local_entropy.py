@@ -113,7 +113,7 @@ class TetheredLandscape(Landscape):
         self.gamma = _positive(gamma, "gamma")
         p = self.centers.shape[0]
         self.weights = np.ones(p) if weights is None else np.asarray(weights, dtype=np.float64)
-        if self.weights.shape != (p,) or np.any((self.weights < 0) | (self.weights > 1)):
+        if self.weights.shape != (p,) or not np.all((self.weights >= 0) & (self.weights <= 1)):
             raise ValueError(f"weights must be {p} numbers in [0, 1]")
 
     def _rows(self, x):

@@ -154,6 +154,19 @@ class ProductOfSigns(EmpiricalRisk):
 
 
 def composite_accuracy(model: ProductOfSigns, theta, inputs, composite) -> np.ndarray:
-    """Fraction of examples with ``sign ŷ = y``, shape (M,)."""
+    """Fraction of examples with ``sign ŷ = y``, shape (M,).
+
+    Parameters
+    ----------
+    model : ProductOfSigns
+    theta : array_like, shape (M, p)
+    inputs : array_like, shape (n, k·p)
+    composite : array_like, shape (n,)
+        The labels y ∈ {±1} of the inputs, one per input.
+    """
     yhat = model.composite_prediction(theta, inputs)
-    return np.mean(np.sign(yhat) == np.asarray(composite)[None, :], axis=1)
+    labels = np.asarray(composite)
+    if labels.shape != yhat.shape[1:]:
+        raise ValueError(f"composite must have shape (n,) = ({yhat.shape[1]},), one label per input, "
+                         f"got {labels.shape}")
+    return np.mean(np.sign(yhat) == labels[None, :], axis=1)
