@@ -231,3 +231,11 @@ def test_dense_checks_its_block_size():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="block must be an integer >= 1"):
             op.dense(block=bad)
+
+
+def test_density_grid_must_be_a_finite_vector():
+    sd = spectral_density(Quadratic(np.diag([1.0, 2.0, 3.0])), np.ones(3), n_lanczos=3, n_vectors=2)
+    with pytest.raises(ValueError, match="grid must be a non-empty vector of finite"):  # was NaN there
+        sd.density([0.0, np.nan], 0.1)
+    with pytest.raises(ValueError, match="grid must be a non-empty vector of finite"):  # einsum error
+        sd.density(np.zeros((2, 2)), 0.1)

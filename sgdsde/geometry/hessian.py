@@ -500,6 +500,8 @@ class SpectralDensity:
         if not (np.isfinite(width) and width > 0):
             raise ValueError(f"width must be a finite number > 0, got {width}")
         grid = np.asarray(grid, dtype=np.float64)
+        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+            raise ValueError(f"grid must be a non-empty vector of finite eigenvalues, got shape {grid.shape}")
         z = (grid[None, None, :] - self.nodes[:, :, None]) / width
         per_probe = np.einsum("vm,vmg->vg", self.weights, np.exp(-0.5 * z * z)) / (width * np.sqrt(2 * np.pi))
         nv = per_probe.shape[0]
