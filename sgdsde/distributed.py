@@ -45,7 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import integer as _integer
 from ._extras import require
+from .random import resolve_seed
 
 __all__ = ["sweep", "SweepResult", "simulate_sharded", "point_seed", "grid_points"]
 
@@ -57,8 +59,17 @@ def point_seed(root_seed: int, index: int) -> int:
     """The seed of grid point ``index``: a 64-bit integer from ``SeedSequence(root, (index,))``.
 
     Independent of the order in which points run and of which worker runs them.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``root_seed`` is not an int in ``[0, 2**64)`` or ``index`` not an integer >= 0.
     """
-    ss = np.random.SeedSequence(int(root_seed), spawn_key=(int(index),))
+    if root_seed is None:
+        raise TypeError("seed must be an int in [0, 2**64), got None")
+    root = resolve_seed(root_seed)
+    index = _integer(index, "index", minimum=0)
+    ss = np.random.SeedSequence(root, spawn_key=(index,))
     return int(ss.generate_state(1, dtype=np.uint64)[0])
 
 
@@ -387,7 +398,7 @@ def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
                 with Client(LocalCluster(processes=True, threads_per_worker=1)) as client:
                     result = sweep(study, grid, client=client)
     seed : int
-        Root seed; point i gets :func:`point_seed(seed, i) <point_seed>`.
+        Root seed in ``[0, 2**64)``; point i gets :func:`point_seed(seed, i) <point_seed>`.
     store : path, optional
         Folder, reachable by every worker, keeping one JSON file per finished point, written
         by the worker.  Points already there are not recomputed (resumption after an
@@ -395,7 +406,7 @@ def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
     progress : bool
         Show a progress bar.
     retries : int
-        How many times Dask resubmits a task whose worker died.
+        How many times (>= 0) Dask resubmits a task whose worker died.
     name : str, optional
         The study's identity.  Default: its qualified name plus a hash of its code, defaults
         and closure values, so that two studies run on one client, or on one store, never
@@ -419,6 +430,7 @@ def sweep(study: Callable[..., Mapping], grid, *, client=None, seed: int = 0,
 
     if not callable(study):
         raise TypeError("study must be callable as study(seed=..., **params)")
+    retries = _integer(retries, "retries", minimum=0)
     points = grid_points(grid)
     if not points:
         raise ValueError("grid has no points")

@@ -340,3 +340,27 @@ def test_default_n_shards_fits_a_cloud_smaller_than_the_workers(client):
     local = sd.simulate(sde, sd.integrators.EulerMaruyama(), x0, progress=False, **kw)
     assert sharded.stats["n_shards"] == 1
     np.testing.assert_array_equal(sharded.final, local.final)
+
+
+@pytest.mark.parametrize(("args", "error", "match"), [
+    ((1.5, 0), TypeError, "seed must be an int"),
+    ((True, 0), TypeError, "seed must be an int"),
+    ((None, 0), TypeError, "seed must be an int"),
+    ((-1, 0), ValueError, r"seed must lie in \[0, 2\*\*64\)"),
+    ((0, 2.7), ValueError, "index must be an integer >= 0"),
+    ((0, -1), ValueError, "index must be an integer >= 0"),
+])
+def test_point_seed_checks_its_arguments(args, error, match):
+    """point_seed(1.5, i) was point_seed(1, i) and point_seed(0, 2.7) that of point 2: two
+    different roots or points silently shared their seeds."""
+    with pytest.raises(error, match=match):
+        point_seed(*args)
+
+
+def test_sweep_checks_seed_and_retries():
+    for bad, error in ((1.5, TypeError), (-3, ValueError)):
+        with pytest.raises(error, match="seed"):
+            sweep(square_study, {"k": [1]}, seed=bad, progress=False)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="retries must be an integer >= 0"):
+            sweep(square_study, {"k": [1]}, retries=bad, progress=False)

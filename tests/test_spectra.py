@@ -184,3 +184,18 @@ def test_spectrum_observable_n_particles_is_a_count(n_particles):
     with pytest.raises(ValueError, match="n_particles must be an integer >= 1"):
         spectrum_observable(MullerBrown(), n_particles)
     assert spectrum_observable(MullerBrown(), 2)(np.zeros((5, 2))).shape == (2, 2)
+
+
+def test_semicircle_distance_checks_its_spectra_and_centres():
+    lam = np.random.default_rng(0).uniform(-1.0, 1.0, size=(3, 50))
+    # Before: a NaN eigenvalue or centre came back as a distance of nan
+    bad = lam.copy()
+    bad[0, 3] = np.nan
+    with pytest.raises(ValueError, match="eigenvalues contains NaN or inf"):
+        semicircle_distance(bad, 0.0, 2.0)
+    with pytest.raises(ValueError, match="center contains NaN or inf"):
+        semicircle_distance(lam, [0.0, np.nan, 0.0], 2.0)
+    # and a centre per row for a different number of rows failed inside np.broadcast_to
+    with pytest.raises(ValueError, match=r"center must be a number or one per spectrum, shape \(3,\)"):
+        semicircle_distance(lam, [0.0, 1.0], 2.0)
+    assert semicircle_distance(lam, [0.0, 0.0, 0.0], 2.0) == semicircle_distance(lam, 0.0, 2.0)

@@ -266,6 +266,14 @@ def semicircle_distance(eigenvalues: np.ndarray, center, radius: float) -> float
         ``sup |F_emp − F_sc|`` (dimensionless).
     """
     lam = np.atleast_2d(np.asarray(eigenvalues, dtype=np.float64))
-    shift = np.broadcast_to(np.asarray(center, dtype=np.float64), lam.shape[:1])
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("eigenvalues contains NaN or inf")
+    center = np.asarray(center, dtype=np.float64)
+    if center.shape not in ((), lam.shape[:1]):
+        raise ValueError(f"center must be a number or one per spectrum, shape {lam.shape[:1]}, "
+                         f"got shape {center.shape}")
+    if not np.all(np.isfinite(center)):
+        raise ValueError("center contains NaN or inf")
+    shift = np.broadcast_to(center, lam.shape[:1])
     pooled = (lam - shift[:, None]).ravel()
     return float(stats.kstest(pooled, semicircle(0.0, radius).cdf).statistic)
