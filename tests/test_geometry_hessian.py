@@ -239,3 +239,15 @@ def test_density_grid_must_be_a_finite_vector():
         sd.density([0.0, np.nan], 0.1)
     with pytest.raises(ValueError, match="grid must be a non-empty vector of finite"):  # einsum error
         sd.density(np.zeros((2, 2)), 0.1)
+
+
+def test_hvp_direction_shape_is_the_documented_one():
+    # v of shape (M, 1), (1,) or a scalar was broadcast to the direction (c, c, …, c) of every
+    # point: a product along an unintended direction, without an error
+    q = Quadratic(np.diag([1.0, 2.0, 3.0]))
+    x = np.zeros((2, 3))
+    for v in (np.ones((2, 1)), np.ones(1), 1.0):
+        with pytest.raises(ValueError, match=r"v must have shape \(2, 3\) or \(3,\)"):
+            hessian_vector_product(q, x, v)
+    for v in (np.ones(3), np.ones((1, 3))):  # one direction shared by all points
+        np.testing.assert_allclose(hessian_vector_product(q, x, v), [[1.0, 2.0, 3.0]] * 2)

@@ -213,3 +213,13 @@ def test_sgd_trace_refuses_non_finite_starts():
     theta0[1, 0] = np.nan
     with pytest.raises(ValueError, match="theta0 contains NaN or inf"):
         sgd_trace(lin, theta0, lr=0.1, batch_size=4, n_steps=3, seed=0)
+
+
+@pytest.mark.parametrize("fn", [gradient_statistics, signal_to_noise, simple_noise_scale])
+def test_gradient_statistics_at_non_finite_parameters_raise(fn):
+    # Before: NaN moments, ratios and noise scales came back without a word (the noise
+    # functions of sgdsde.sgd.noise already raise at such points)
+    theta = np.zeros((3, 3))
+    theta[1, 2] = np.nan
+    with pytest.raises(ValueError, match="theta: row 1 contains NaN or inf"):
+        fn(_regression(), theta)

@@ -92,10 +92,9 @@ def _interpolation_weights(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_direction(v, x: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=x.dtype)
-    try:
-        v = np.broadcast_to(v, x.shape)
-    except ValueError:
-        raise ValueError(f"v must have shape {x.shape} or ({x.shape[1]},), got {v.shape}") from None
+    if v.shape not in (x.shape, x.shape[1:], (1, x.shape[1])):  # never broadcast along d
+        raise ValueError(f"v must have shape {x.shape} or ({x.shape[1]},), got {v.shape}")
+    v = np.broadcast_to(v, x.shape)
     if not np.all(np.isfinite(v)):
         raise ValueError("v contains NaN or inf")
     return v
@@ -111,8 +110,8 @@ def hessian_vector_product(landscape: Landscape, x, v, *, method: str = "exact",
         Conservative; see the module docstring for how each kind is handled.
     x : array_like, shape (M, d)
         Points.
-    v : array_like, shape (M, d) or (d,)
-        One direction per point, or one shared by all.
+    v : array_like, shape (M, d), or (d,) or (1, d)
+        One direction per point, or one shared by all (never broadcast along d).
     method : {"exact", "finite_difference"}
         ``"finite_difference"``: ``(∇U(x + h v) − ∇U(x − h v)) / 2h`` (error O(h²)), only when
         asked for.

@@ -122,6 +122,7 @@ def gradient_statistics(landscape: EmpiricalRisk, theta, idx=None, *, chunk: int
     ----------
     landscape : EmpiricalRisk
     theta : array_like, shape (M, d)
+        Finite parameters.
     idx : array_like of int, shape (b,) or (M, b), optional
         A sample of examples (every example once by default: exact population moments).
     chunk : int
@@ -129,6 +130,10 @@ def gradient_statistics(landscape: EmpiricalRisk, theta, idx=None, *, chunk: int
     """
     _check_landscape(landscape)
     theta = check_cloud(theta, landscape.dim, "theta")
+    finite = np.isfinite(theta).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"theta: row {int(np.argmin(finite))} contains NaN or inf; gradient "
+                         "statistics are only defined at finite parameters")
     population = idx is None
     examples = np.arange(landscape.n_examples) if population else np.asarray(idx)
     b = examples.shape[-1]
