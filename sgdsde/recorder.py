@@ -76,7 +76,21 @@ class Recorder:
         return self.steps[-1] if self.steps else None
 
     def append(self, step: int, values: dict[str, np.ndarray]) -> None:
-        """Add the record of absolute step ``step`` (every observable's value there)."""
+        """Add the record of absolute step ``step`` (every observable's value there).
+
+        Raises
+        ------
+        ValueError
+            If a value's shape differs from that of the observable's first record (the
+            records could not be stacked into one array; found now, not after the run).
+        """
+        for name, value in values.items():
+            earlier = self.history.get(name)
+            if earlier and np.shape(value) != np.shape(earlier[0]):
+                raise ValueError(f"observable {name!r} returned shape {np.shape(value)} at step {step}, "
+                                 f"but {np.shape(earlier[0])} at its first record: every record of an "
+                                 "observable must have one shape (e.g. per particle, with NaN where "
+                                 "a value does not apply)")
         self.steps.append(int(step))
         for name, value in values.items():
             self.history.setdefault(name, []).append(value)

@@ -355,3 +355,37 @@ def test_the_old_covariance_class_is_a_deprecated_alias_of_the_one_xi_class():
     assert ck == PSpinCovariance.pure(3, "ck") and ck.powers == {3: 0.5}
     # the dense ξ coefficients the CK kernels read: a_p = w c_p²
     np.testing.assert_array_equal(PSpinCovariance({3: 2.0}, "ck").array, [0, 0, 0, 2.0])
+
+
+def test_p2_gradient_flow_energy_refuses_times_that_are_not_finite():
+    """t = NaN returned 0.0 (the energy at t = 0) and t = inf NaN, silently."""
+    for bad in (np.nan, np.inf, [0.5, np.nan]):
+        with pytest.raises(ValueError, match="t must be finite and >= 0"):
+            p2_gradient_flow_energy(bad)
+    assert p2_gradient_flow_energy(0.0) == 0.0
+
+
+def test_local_decay_exponent_refuses_unsorted_or_non_finite_input():
+    """Unsorted times were interpolated as if sorted (finite nonsense) and a NaN energy or
+    asymptote gave NaN exponents, silently."""
+    t = np.array([1.0, 3.0, 2.0, 10.0, 30.0, 100.0])
+    e = np.array([1.0, 0.5, 0.6, 0.2, 0.1, 0.05])
+    with pytest.raises(ValueError, match="t must be finite and increasing"):
+        local_decay_exponent(t, e, 0.0)
+    with pytest.raises(ValueError, match="energy must be finite"):
+        local_decay_exponent([1.0, 10.0, 100.0], [1.0, np.nan, 0.1], 0.0)
+    with pytest.raises(ValueError, match="asymptote must be a finite number"):
+        local_decay_exponent([1.0, 10.0, 100.0], [1.0, 0.5, 0.1], np.nan)
+    with pytest.raises(ValueError, match="points_per_decade must be an integer >= 1"):
+        local_decay_exponent([1.0, 10.0, 100.0], [1.0, 0.5, 0.1], 0.0, points_per_decade=0)
+
+
+def test_finite_n_extrapolation_refuses_one_size_or_non_finite_values():
+    """sizes [10, 10] (no 1/N lever arm) and a NaN value gave (nan, nan, nan) with at most a
+    RuntimeWarning."""
+    with pytest.raises(ValueError, match="at least two different sizes"):
+        finite_n_extrapolation([10, 10], [1.0, 2.0])
+    with pytest.raises(ValueError, match="values must be finite"):
+        finite_n_extrapolation([10, 20], [1.0, np.nan])
+    with pytest.raises(ValueError, match="sizes must be"):
+        finite_n_extrapolation([10, np.nan], [1.0, 2.0])

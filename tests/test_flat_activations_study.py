@@ -66,3 +66,20 @@ def test_step_network_first_layer_gets_exactly_no_gradient():
     theta = net.init_params(2, seed=1)
     g = net.grad(theta)
     assert np.all(g[:, : 16 * (x.shape[1] + 1)] == 0) and np.any(g[:, 16 * (x.shape[1] + 1):] != 0)
+
+
+def test_nan_is_not_read_as_below_every_step():
+    # Before: NaN > t_j is False, so u(NaN) = 0: staircase(nan) returned 0.0, and a NaN weight
+    # reported a loss of 0 against zero targets (fit_single_neuron: losses [0, 0, 0]).
+    assert np.isnan(staircase(np.nan))
+    np.testing.assert_array_equal(staircase(np.array([np.nan, 0.5]), 2), [np.nan, 0.5])
+    x, y = np.ones((4, 2)), np.zeros(4)
+    w = np.array([[np.nan, 0.0]])
+    with pytest.raises(ValueError, match="w contains NaN or inf"):
+        fit_single_neuron(w, x, y, rule="forward_only", lr=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="w contains NaN or inf"):
+        single_neuron_loss(w, x, y)
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        forward_only_direction(np.zeros((1, 2)), np.full((4, 2), np.nan), y)
+    with pytest.raises(ValueError, match="y contains NaN or inf"):
+        single_neuron_gradient(np.zeros((1, 2)), x, np.array([0.0, np.inf, 0.0, 0.0]))

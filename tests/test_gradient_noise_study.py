@@ -41,3 +41,14 @@ def test_snapshot_parts_agree_with_the_measures():
     assert snap.alpha_pooled_gaussian < 2 - 5 * snap.alpha_pooled_gaussian_se
     with pytest.raises(ValueError, match="theta must be one point"):
         minibatch_noise(net, np.zeros((2, net.dim)), 4, 10)
+
+
+def test_minibatch_noise_at_a_non_finite_point_raises():
+    # Before: NaN noise samples came back without a word
+    net = _net()
+    theta = net.init_params(1, seed=1)
+    theta[0, 3] = np.nan
+    with pytest.raises(ValueError, match="theta contains NaN or inf"):
+        minibatch_noise(net, theta, batch_size=4, n_batches=10)
+    with pytest.raises(TypeError, match="loss must be an EmpiricalRisk"):
+        noise_snapshot(object(), theta, batch_size=4)

@@ -630,3 +630,16 @@ def test_step_and_checkpoint_interval_are_checked_not_converted(change, tmp_path
         simulate(_sde(EulerMaruyama()), EulerMaruyama(), np.zeros((4, 2)), n_steps=10, progress=False,
                  seed=1, **args)
     assert not path.exists()
+
+
+def test_an_observable_whose_shape_changes_is_named_at_the_record():
+    """A record of another shape (here the positions of the particles in the right well, whose
+    number changes) failed after the whole run with numpy's 'all input arrays must have the same
+    shape'; it is now refused at the record, naming the observable and the step."""
+    sde = LangevinSDE(DoubleWell(), temperature=0.5)
+    x0 = np.linspace(-1.5, 1.5, 11)[:, None]
+    save = SaveAt(every=10, observables={"right": lambda x: x[x[:, 0] > 0, 0]})
+    with pytest.raises(ValueError, match=r"observable 'right' returned shape \(\d+,\) at step \d+, "
+                                         r"but \(5,\) at its first record"):
+        simulate(sde, EulerMaruyama(), x0, dt=0.01, n_steps=2000, seed=1, backend="numpy",
+                 progress=False, save=save)

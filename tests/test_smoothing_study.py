@@ -105,3 +105,16 @@ def test_convexity_threshold_checks_lr_even_for_a_convex_loss(lr):
     for loss in (RUGGED, Rugged(dim=1, amplitude=0.001)):
         with pytest.raises(ValueError, match="lr must be a finite number > 0"):
             convexity_threshold(loss, lr)
+
+
+def test_non_finite_points_raise():
+    # Before: a NaN point came back as a smoothed loss of nan with standard error 0, and
+    # noisy gradient descent from NaN as NaN
+    y = np.array([[0.3], [np.nan]])
+    for fn in (smoothed_loss, smoothed_grad):
+        with pytest.raises(ValueError, match="y: row 1 contains NaN or inf"):
+            fn(RUGGED, y, LR, 1.0)
+    with pytest.raises(ValueError, match="y: row 1 contains NaN or inf"):
+        expected_smoothed_step(RUGGED, y, LR, 1.0, n_samples=8)
+    with pytest.raises(ValueError, match="x0: row 1 contains NaN or inf"):
+        noisy_gradient_descent(RUGGED, y, LR, 1.0, 3)

@@ -40,13 +40,15 @@ def staircase(r, levels: int = 5) -> np.ndarray:
     """The monotone staircase ``u(r) = (1/L) Σ_{j=1}^{L} 1[r > t_j]``, ``t_j = −1 + (2j − 1)/L``.
 
     L equal steps on [−1, 1], values in {0, 1/L, …, 1}: a piecewise-constant approximation
-    of the ramp ``clip((r + 1)/2, 0, 1)``; ``u' = 0`` except at the L thresholds.
+    of the ramp ``clip((r + 1)/2, 0, 1)``; ``u' = 0`` except at the L thresholds.  NaN
+    stays NaN.
     """
     levels = _levels(levels)
     r = np.asarray(r)
     thresholds = -1.0 + (2.0 * np.arange(1, levels + 1) - 1.0) / levels
     dtype = r.dtype if r.dtype.kind == "f" else np.float64
-    return np.sum(r[..., None] > thresholds, axis=-1).astype(dtype) / levels
+    u = np.sum(r[..., None] > thresholds, axis=-1).astype(dtype) / levels
+    return np.where(np.isnan(r), np.nan, u).astype(dtype, copy=False) if r.dtype.kind == "f" else u
 
 
 def _check(w, x, y):
@@ -54,7 +56,12 @@ def _check(w, x, y):
     y = np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"x must have shape (n, p) and y shape (n,), got {x.shape} and {y.shape}")
-    return check_cloud(w, x.shape[1], "w"), x, y
+    w = check_cloud(w, x.shape[1], "w")
+    for name, value in (("w", w), ("x", x), ("y", y)):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} contains NaN or inf (the staircase would read NaN as below "
+                             "every step)")
+    return w, x, y
 
 
 def single_neuron_loss(w, x, y, levels: int = 5) -> np.ndarray:

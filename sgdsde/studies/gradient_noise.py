@@ -51,6 +51,7 @@ def minibatch_noise(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int,
     ----------
     loss : EmpiricalRisk
     theta : array_like, shape (1, d) or (d,)
+        One finite point.
     batch_size : int
         B >= 1.
     n_batches : int
@@ -62,6 +63,8 @@ def minibatch_noise(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int,
     theta = check_cloud(np.atleast_2d(theta), loss.dim, "theta")
     if theta.shape[0] != 1:
         raise ValueError(f"theta must be one point, shape (1, d) or (d,), got {theta.shape}")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta contains NaN or inf: the gradient noise is only defined at finite parameters")
     for name, value in (("batch_size", batch_size), ("n_batches", n_batches)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -108,6 +111,8 @@ class NoiseSnapshot:
 def noise_snapshot(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int = 2000,
                    seed: int | None = 0) -> NoiseSnapshot:
     """:class:`NoiseSnapshot` at one point (module docstring); tail blocks K₁ = ⌊√K⌋."""
+    if not isinstance(loss, EmpiricalRisk):
+        raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
     theta = check_cloud(np.atleast_2d(theta), loss.dim, "theta")
     stats = gradient_statistics(loss, theta)
     b_simple = float(stats.trace[0] / np.sum(stats.mean[0] ** 2))

@@ -50,6 +50,15 @@ def _positive(value, name):
     return value
 
 
+def _finite_cloud(x, dim: int, name: str) -> np.ndarray:
+    """``check_cloud`` that also refuses a row with NaN or inf."""
+    x = check_cloud(x, dim, name)
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"{name}: row {int(np.argmin(finite))} contains NaN or inf")
+    return x
+
+
 def _method(landscape: Landscape, method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -106,7 +115,7 @@ def _rugged_closed(landscape: Rugged, y, scale, grad: bool):
 def _smoothed(landscape, y, lr, noise_std, method, n_nodes, n_samples, seed, grad):
     if not isinstance(landscape, Landscape):
         raise TypeError(f"landscape must be a sgdsde Landscape, got {type(landscape).__name__}")
-    y = check_cloud(y, landscape.dim, "y")
+    y = _finite_cloud(y, landscape.dim, "y")
     scale = _positive(lr, "lr") * _positive(noise_std, "noise_std")
     method = _method(landscape, method)
     for name, value in (("n_nodes", n_nodes), ("n_samples", n_samples)):
@@ -128,6 +137,7 @@ def smoothed_loss(landscape: Landscape, y, lr: float, noise_std: float, *, metho
     landscape : Landscape
         f.
     y : array_like, shape (M, d)
+        Finite points.
     lr : float
         η > 0.
     noise_std : float
@@ -191,7 +201,7 @@ def expected_smoothed_step(landscape: Landscape, y, lr: float, noise_std: float,
     """
     if not isinstance(landscape, Landscape):
         raise TypeError(f"landscape must be a sgdsde Landscape, got {type(landscape).__name__}")
-    y = check_cloud(y, landscape.dim, "y")
+    y = _finite_cloud(y, landscape.dim, "y")
     lr, noise_std = _positive(lr, "lr"), _positive(noise_std, "noise_std")
     if (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 4
             or n_samples % 2):
@@ -218,6 +228,7 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
     ----------
     landscape : Landscape
     x0 : array_like, shape (M, d)
+        Finite starting points.
     lr, noise_std : float
         η > 0 and σ >= 0 (σ = 0 is gradient descent).
     n_steps : int
@@ -232,7 +243,7 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
     final : ndarray, shape (M, d)
     records : ndarray or None
     """
-    x = check_cloud(x0, landscape.dim, "x0").copy()
+    x = _finite_cloud(x0, landscape.dim, "x0").copy()
     lr, noise_std = _positive(lr, "lr"), float(noise_std)
     if not (np.isfinite(noise_std) and noise_std >= 0):
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")

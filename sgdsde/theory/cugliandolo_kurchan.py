@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ive
 
-from .._checks import positive
+from .._checks import integer, positive, real
 from . import _ck_numba
 from .pspin import PSpinCovariance
 
@@ -503,10 +503,16 @@ def local_decay_exponent(t, energy, asymptote: float, points_per_decade: int = 8
     e = np.asarray(energy, dtype=np.float64)
     if t.shape != e.shape or t.ndim != 1:
         raise ValueError(f"t and energy must be 1-D of one length, got {t.shape} and {e.shape}")
+    asymptote = real(asymptote, "asymptote")
+    points_per_decade = integer(points_per_decade, "points_per_decade", minimum=1)
+    if not (np.all(np.isfinite(t)) and np.all(np.diff(t) > 0)):  # np.interp needs them sorted
+        raise ValueError("t must be finite and increasing")
     keep = t > 0
     t, e = t[keep], e[keep]
     if len(t) < 2:
         raise ValueError("need at least two times > 0")
+    if not np.all(np.isfinite(e)):
+        raise ValueError("energy must be finite at the times > 0")
     n = max(2, int(round(points_per_decade * np.log10(t[-1] / t[0]))) + 1)
     tl = np.geomspace(t[0], t[-1], n)
     gap = np.interp(tl, t, e) - asymptote
@@ -527,7 +533,7 @@ def p2_gradient_flow_energy(t, xi=None):
     Parameters
     ----------
     t : array_like
-        Times >= 0.
+        Finite times >= 0.
     xi : PSpinCovariance, optional
         A pure p = 2 covariance (default ABC, a = 1, R = sqrt 2).
     """
@@ -539,8 +545,8 @@ def p2_gradient_flow_energy(t, xi=None):
         a2 = xi.powers[2]
     radius = math.sqrt(2.0 * a2)
     t = np.asarray(t, dtype=np.float64)
-    if np.any(t < 0):
-        raise ValueError("t must be >= 0")
+    if not np.all(np.isfinite(t) & (t >= 0)):  # NaN gave 0.0 (the t = 0 value), inf NaN
+        raise ValueError(f"t must be finite and >= 0, got {t[~(np.isfinite(t) & (t >= 0))].ravel()[:3]}")
     x = 4.0 * radius * t
     with np.errstate(invalid="ignore", divide="ignore"):
         e = -radius * ive(2, x) / ive(1, x)
@@ -566,17 +572,21 @@ def finite_n_extrapolation(sizes, values, errors=None):
     """
     n = np.asarray(sizes, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
-    if n.ndim != 1 or len(n) < 2 or np.any(n <= 0):
+    if n.ndim != 1 or len(n) < 2 or not np.all(np.isfinite(n) & (n > 0)):
         raise ValueError("sizes must be a 1-D array of at least two positive N")
-    if y.shape[0] != len(n):
+    if np.unique(n).size < 2:  # no lever arm in 1/N: the fit is 0/0
+        raise ValueError(f"sizes must hold at least two different sizes, got {n.tolist()}")
+    if y.ndim == 0 or y.shape[0] != len(n):
         raise ValueError(f"values must have len(sizes) = {len(n)} rows, got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("values must be finite (a NaN or inf would make the whole fit NaN)")
     x = (1.0 / n).reshape((-1,) + (1,) * (y.ndim - 1))
     if errors is None:
         w = np.ones_like(y)
     else:
         s = np.asarray(errors, dtype=np.float64)
-        if s.shape != y.shape or np.any(s <= 0):
-            raise ValueError("errors must have the shape of values and be > 0")
+        if s.shape != y.shape or not np.all(np.isfinite(s) & (s > 0)):
+            raise ValueError("errors must have the shape of values and be finite and > 0")
         w = 1.0 / s**2
     sw, swx, swy = w.sum(0), (w * x).sum(0), (w * y).sum(0)
     swxx, swxy = (w * x * x).sum(0), (w * x * y).sum(0)
