@@ -282,3 +282,11 @@ def test_knn_entropy_gaussian_bias_names_a_bad_sample_size(n_samples):
     # (-3) and a raw TypeError from NumPy (2.5): none named n_samples
     with pytest.raises(ValueError, match="n_samples must be an integer >= 2"):
         knn_entropy_gaussian_bias(n_samples, 2, n_repeats=2)
+
+
+@pytest.mark.parametrize("args", [(np.nan, 1.0, 1.0), (1.0, np.nan, 1.0), ([1.0, np.inf], 1.0, 1.0),
+                                  (1.0, [0.5, -np.inf], 1.0)])
+def test_free_energy_of_non_finite_parts_raises(args):
+    # Before: temperature was checked, but a NaN energy or entropy came back as F = nan
+    with pytest.raises(ValueError, match="(mean_energy|entropy) must be finite"):
+        free_energy(*args)

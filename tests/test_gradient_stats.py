@@ -223,3 +223,15 @@ def test_gradient_statistics_at_non_finite_parameters_raise(fn):
     theta[1, 2] = np.nan
     with pytest.raises(ValueError, match="theta: row 1 contains NaN or inf"):
         fn(_regression(), theta)
+
+
+def test_target_family_measures_at_non_finite_parameters_raise():
+    # Before: both returned nan for a NaN parameter row
+    targets, cube = _parities(3)
+    theta = np.zeros((2, 11))
+    theta[1, 4] = np.nan
+    with pytest.raises(ValueError, match="theta: row 1 contains NaN or inf"):
+        target_family_gradient_variance(lambda y: MLP(cube, y, widths=[2], loss="mse"), targets, theta)
+    net = MLP(cube, targets[1], widths=[2], loss="mse")
+    with pytest.raises(ValueError, match="theta: row 1 contains NaN or inf"):
+        gradient_variance_bound(net, theta, 8)

@@ -133,3 +133,21 @@ def test_non_finite_parameters_raise(net):
         layer_cushion(net, theta)
     with pytest.raises(ValueError, match="theta contains NaN or inf"):
         forward_from(net, theta, np.zeros((2, 3, 5)), 0)
+
+
+def test_attenuation_leaves_out_inputs_that_receive_no_noise_in_every_column():
+    # an input with h_ℓ(x) = 0 gets noise of norm ε·0 = 0: it was left out of column 0 (0/0)
+    # but counted as a change of 0 in the layers above, biasing them by (n − 1)/n
+    x0 = X.copy()
+    x0[-1] = 0.0  # last, so that the other inputs draw the same noise with and without it
+    net0 = MLP(x0, Y, widths=(7, 6), activation="tanh")
+    parts = [np.array(p_) for p_ in net0.unflatten(net0.init_params(1, seed=3))]
+    for b in parts[1::2]:
+        b[:] = 0.3  # non-zero biases: the layers above the zero input are not zero
+    theta = net0.flatten(parts)
+    everything = noise_attenuation(net0, theta, 0, 0.1, seed=5)
+    without = noise_attenuation(net0, theta, 0, 0.1, seed=5, batch=np.arange(29))
+    np.testing.assert_allclose(everything, without, rtol=1e-12)
+    all_zero = MLP(np.zeros((4, 5)), np.arange(4) % 2, widths=(3,), activation="tanh")
+    with pytest.raises(ValueError, match="h_0"):
+        noise_attenuation(all_zero, all_zero.init_params(1, seed=0), 0, 0.1, seed=0)

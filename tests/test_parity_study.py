@@ -101,3 +101,13 @@ def test_parity_accuracy_needs_a_boolean_mask_over_the_bits(subset):
     theta = np.zeros((1, net.dim))
     with pytest.raises(ValueError, match=r"subset must be a boolean mask of shape \(d,\) = \(3,\)"):
         parity_accuracy(net, theta, x, subset)
+
+
+def test_parity_gradient_variance_at_non_finite_parameters_raises():
+    # Before: variance, bound and mean shift came back nan
+    x = parity_inputs(3)
+    net = MLP(x, x[:, 0], widths=[2], loss="mse")
+    theta = net.init_params(2, seed=0)
+    theta[1, 0] = np.inf
+    with pytest.raises(ValueError, match="theta: row 1 contains NaN or inf"):
+        parity_gradient_variance(net, theta)

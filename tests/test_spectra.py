@@ -199,3 +199,11 @@ def test_semicircle_distance_checks_its_spectra_and_centres():
     with pytest.raises(ValueError, match=r"center must be a number or one per spectrum, shape \(3,\)"):
         semicircle_distance(lam, [0.0, 1.0], 2.0)
     assert semicircle_distance(lam, [0.0, 0.0, 0.0], 2.0) == semicircle_distance(lam, 0.0, 2.0)
+
+
+def test_semicircle_parameters_of_non_finite_input_raise():
+    # Before: a NaN energy per spin gave a NaN centre, a NaN eigenvalue a NaN centre and radius
+    with pytest.raises(ValueError, match="energy_per_spin must be finite"):
+        pspin_semicircle([-1.6, np.nan], 3)
+    with pytest.raises(ValueError, match="eigenvalues contains NaN or inf"):
+        semicircle_moments(np.array([[0.1, np.nan, 0.3], [0.1, 0.2, 0.3]]))

@@ -111,6 +111,13 @@ def noise_attenuation(net: MLP, theta, layer: int, epsilon: float, *, seed: int,
     -------
     ndarray, shape (M, L − ℓ + 1)
         Column j − ℓ is the mean over inputs and draws of |h_j' − h_j| / |h_j|; column 0 is ε.
+        Inputs with ``h_ℓ(x) = 0`` (no noise injected) are left out of every column, and
+        those with ``h_j(x) = 0`` out of column j − ℓ.
+
+    Raises
+    ------
+    ValueError
+        If ``h_ℓ(x) = 0`` for every input of a network.
     """
     theta = _net_and_theta(net, theta)
     layer = _check_layer(net, layer)
@@ -123,6 +130,10 @@ def noise_attenuation(net: MLP, theta, layer: int, epsilon: float, *, seed: int,
     m, b, width = clean[layer].shape
     base = clean[layer]
     size = np.linalg.norm(base, axis=2, keepdims=True)
+    noised = size[..., 0] > 0  # h_ℓ(x) = 0 receives noise of norm 0: left out of every column
+    if not np.all(noised.any(axis=1)):
+        raise ValueError(f"h_{layer}(x) = 0 for every input of network {int(np.argmin(noised.any(axis=1)))}: "
+                         "noise of relative size epsilon is zero there")
     total = np.zeros((m, net.n_layers - layer + 1))
     for draw in range(int(n_draws)):
         xi = normals(resolve_seed(seed), np.arange(m * b), draw, width, STREAM_INJECTED).reshape(m, b, width)
@@ -131,7 +142,7 @@ def noise_attenuation(net: MLP, theta, layer: int, epsilon: float, *, seed: int,
         for j, (h_noisy, h_clean) in enumerate(zip(noisy, clean[layer:])):
             norm = np.linalg.norm(h_clean, axis=2)
             rel = np.linalg.norm(h_noisy - h_clean, axis=2) / np.where(norm > 0, norm, np.nan)
-            total[:, j] += np.nanmean(rel, axis=1)
+            total[:, j] += np.nanmean(np.where(noised, rel, np.nan), axis=1)
     return total / n_draws
 
 

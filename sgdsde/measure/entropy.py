@@ -293,9 +293,9 @@ def free_energy(mean_energy, entropy, temperature):
     Parameters
     ----------
     mean_energy : float or array_like
-        E[U] in energy units.
+        E[U] in energy units, finite.
     entropy : float or array_like
-        Differential entropy S in nats (k_B = 1), e.g. from :func:`knn_entropy`.
+        Differential entropy S in nats (k_B = 1), e.g. from :func:`knn_entropy`, finite.
     temperature : float or array_like
         T ≥ 0 in energy units; broadcast against the others.
 
@@ -311,5 +311,8 @@ def free_energy(mean_energy, entropy, temperature):
         raise ValueError(f"temperature must be finite and >= 0, got {temperature}")
     u = np.asarray(mean_energy, dtype=np.float64)
     s = np.asarray(entropy, dtype=np.float64)
+    for name, value in (("mean_energy", u), ("entropy", s)):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} must be finite, got {value}")
     f = u - t * s
     return float(f) if f.ndim == 0 else f

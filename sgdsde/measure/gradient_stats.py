@@ -83,6 +83,15 @@ def _check_landscape(landscape) -> None:
                         f"gradients), got {type(landscape).__name__}")
 
 
+def _finite_rows(theta) -> np.ndarray:
+    """``theta`` (M, d) unchanged, or a ValueError naming its first row with NaN or inf."""
+    finite = np.isfinite(np.asarray(theta, dtype=np.float64)).reshape(np.shape(theta)[0], -1).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"theta: row {int(np.argmin(finite))} contains NaN or inf; gradient "
+                         "statistics are only defined at finite parameters")
+    return theta
+
+
 @dataclass(frozen=True)
 class GradientStatistics:
     """Moments of the per-example gradients of a cloud over a set of examples.
@@ -129,11 +138,7 @@ def gradient_statistics(landscape: EmpiricalRisk, theta, idx=None, *, chunk: int
         Examples per block of per-example gradients (memory M·chunk·d).
     """
     _check_landscape(landscape)
-    theta = check_cloud(theta, landscape.dim, "theta")
-    finite = np.isfinite(theta).all(axis=1)
-    if not finite.all():
-        raise ValueError(f"theta: row {int(np.argmin(finite))} contains NaN or inf; gradient "
-                         "statistics are only defined at finite parameters")
+    theta = _finite_rows(check_cloud(theta, landscape.dim, "theta"))
     population = idx is None
     examples = np.arange(landscape.n_examples) if population else np.asarray(idx)
     b = examples.shape[-1]
@@ -259,6 +264,7 @@ def target_family_gradient_variance(make_landscape: Callable[[np.ndarray], Empir
         raise ValueError(f"targets must have shape (|H| >= 2, n_examples), got {targets.shape}")
     if not np.all(np.isfinite(targets)):
         raise ValueError("targets contains NaN or inf")
+    _finite_rows(np.atleast_2d(theta))
     mean = second = None
     for h, y in enumerate(targets):
         landscape = make_landscape(y)
@@ -299,6 +305,7 @@ def gradient_variance_bound(model, theta, family_size: int, batch=None) -> np.nd
         raise ValueError("model must be a network with a single output (an MLP with n_outputs = 1)")
     if isinstance(family_size, bool) or not isinstance(family_size, (int, np.integer)) or family_size < 1:
         raise ValueError(f"family_size must be an integer >= 1, got {family_size!r}")
+    _finite_rows(np.atleast_2d(theta))
     jac = model.per_example_output_grads(theta, batch)
     return np.einsum("mbd,mbd->m", jac, jac) / jac.shape[1] / family_size
 

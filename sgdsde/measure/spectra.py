@@ -212,7 +212,7 @@ def pspin_semicircle(energy_per_spin, p: int) -> tuple[np.ndarray, float]:
     Parameters
     ----------
     energy_per_spin : float or array_like
-        u = H/N (ABC normalisation, ``ξ(q) = q^p``).
+        u = H/N (ABC normalisation, ``ξ(q) = q^p``), finite.
     p : int
         Interaction order, p ≥ 2.
 
@@ -224,7 +224,10 @@ def pspin_semicircle(energy_per_spin, p: int) -> tuple[np.ndarray, float]:
     """
     if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 2:
         raise ValueError(f"p must be an integer >= 2, got {p!r}")
-    return -p * np.asarray(energy_per_spin, dtype=np.float64), 2.0 * np.sqrt(p * (p - 1.0))
+    u = np.asarray(energy_per_spin, dtype=np.float64)
+    if not np.all(np.isfinite(u)):
+        raise ValueError(f"energy_per_spin must be finite, got {energy_per_spin}")
+    return -p * u, 2.0 * np.sqrt(p * (p - 1.0))
 
 
 def semicircle_moments(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,6 +249,8 @@ def semicircle_moments(eigenvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     lam = np.asarray(eigenvalues, dtype=np.float64)
     if lam.ndim < 1 or lam.shape[-1] < 2:
         raise ValueError(f"eigenvalues must have at least 2 values per spectrum, got shape {lam.shape}")
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("eigenvalues contains NaN or inf")
     return lam.mean(axis=-1), 2.0 * lam.std(axis=-1)
 
 

@@ -81,6 +81,7 @@ def parity_gradient_variance(net: MLP, theta, *, max_bytes: int = MAX_FAMILY_BYT
         A scalar-output network under the square loss whose inputs are
         :func:`parity_inputs` (its targets are irrelevant: they are replaced by each χ_S).
     theta : array_like, shape (M, d_θ)
+        Finite parameters.
     max_bytes : int
         Memory limit of the parity table (:func:`parity_targets`).
 
@@ -98,6 +99,9 @@ def parity_gradient_variance(net: MLP, theta, *, max_bytes: int = MAX_FAMILY_BYT
     n, d = net.inputs.shape
     if n != 2**d or not np.array_equal(net.inputs, parity_inputs(d)):
         raise ValueError(f"net's inputs must be the cube parity_inputs({d}) (2^{d} rows in binary order)")
+    finite = np.isfinite(np.atleast_2d(np.asarray(theta, dtype=np.float64))).all(axis=-1)
+    if not finite.all():
+        raise ValueError(f"theta: row {int(np.argmin(finite))} contains NaN or inf")
     table = parity_targets(d, max_bytes=max_bytes)
     jac = net.per_example_output_grads(theta)  # (M, n, d_θ)
     proj = np.matmul(table, jac) / n  # (1/n) Jᵀ χ_S for every S: (M, 2^d, d_θ)
