@@ -196,7 +196,7 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
              checkpoint_every: int | None = None, resume: Trajectory | str | Path | None = None,
              continue_from: Trajectory | str | Path | None = None, step0: int | None = None,
              particle_offset: int | None = None, max_abs: float | None = None,
-             max_growth: float = MAX_GROWTH, client=None,
+             max_growth: float | None = None, client=None,
              n_shards: int | None = None) -> Trajectory:
     """Integrate a cloud of particles under a Langevin SDE.
 
@@ -260,10 +260,10 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
         disjoint ranges); ``particle_offset + M <= 2**32``.
     max_abs : float, optional
         Absolute blow-up bound > 0 on |x_k| and |v_k| (default sqrt of the dtype's largest
-        value).
-    max_growth : float
-        Relative blow-up factor > 1 (default 1e8; ``math.inf`` switches the test off); see
-        Notes.
+        value; with ``resume=``, the run's own).
+    max_growth : float, optional
+        Relative blow-up factor > 1 (default 1e8; with ``resume=``, the run's own;
+        ``math.inf`` switches the test off); see Notes.
     client : distributed.Client, optional
         Run the cloud in ``n_shards`` shards of consecutive particles on Dask workers
         (:func:`sgdsde.sharding.simulate_sharded`; extra ``sgdsde[distributed]``).  The
@@ -327,6 +327,10 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
             continue_from = _load(continue_from, "continue_from")
         dt = (resume or continue_from).settings["dt"]
     dt = _positive(dt, "dt")
+    if max_growth is None:  # 1e8, or the bound the resumed run was started with
+        if resume is not None:
+            resume = _load(resume, "resume")
+        max_growth = MAX_GROWTH if resume is None else resume.settings.get("max_growth", MAX_GROWTH)
     max_growth = check_max_growth(max_growth)
     be = get_backend(backend)
     if save is not None and not isinstance(save, SaveAt):

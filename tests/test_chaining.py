@@ -268,3 +268,22 @@ def test_resume_with_the_same_state_dependent_noise_object():
     whole = _run(LangevinSDE(DoubleWell(), noise=StateDependentNoise(_noise_with_scale(0.5), 1)),
                  np.zeros((3, 1)), n_steps=10)
     assert done.step == 10 and np.array_equal(done.final, whole.final)
+
+
+def test_resume_applies_the_runs_own_max_growth():
+    """max_growth has a default (1e8), so a resumed run used it instead of the run's own
+    max_growth = 2: the whole run blew up, the resumed one ran on to its end."""
+    from sgdsde.results import DivergenceError
+
+    sde = LangevinSDE(Quadratic([[0.01]]), temperature=1.0)
+    x0 = np.zeros((20, 1))
+    with pytest.raises(DivergenceError):
+        _run(sde, x0, n_steps=500, max_growth=2.0)
+    part = _run(sde, x0, n_steps=2, max_growth=2.0)
+    assert part.settings["max_growth"] == 2.0
+    with pytest.raises(DivergenceError):
+        simulate(sde, EulerMaruyama(), resume=part, n_steps=500, backend="numpy", progress=False)
+    # given explicitly, it still overrides the run's own (as max_abs= does)
+    done = simulate(sde, EulerMaruyama(), resume=part, n_steps=500, backend="numpy", progress=False,
+                    max_growth=1e8)
+    assert done.completed and done.settings["max_growth"] == 1e8
