@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ._checks import positive as _positive
 from .random import STREAM_USER, normals, resolve_seed
 
 __all__ = ["Manifold", "Euclidean", "Sphere"]
@@ -129,10 +130,7 @@ class Sphere(Manifold):
     name = "sphere"
 
     def __init__(self, radius: float, dim: int | None = None):
-        radius = float(radius)
-        if not (math.isfinite(radius) and radius > 0):
-            raise ValueError(f"radius must be a finite number > 0, got {radius}")
-        self.radius = radius
+        self.radius = _positive(radius, "radius")
         self.dim = None if dim is None else self._dim(dim)
 
     def project(self, x, v):

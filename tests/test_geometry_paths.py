@@ -106,3 +106,12 @@ def test_a_non_conservative_drift_has_no_minimum_energy_path(method):
 
     with pytest.raises(ValueError, match="not conservative"):
         method(NonConservative(omega=2.0), [-1.0, 0.0], [1.0, 0.0], n_images=5, max_iter=10)
+
+
+def test_climb_after_without_a_climbing_image_raises():
+    """climb_after is ignored without climbing: giving it raises instead of being dropped."""
+    mb = MullerBrown()
+    a, b = np.array([-0.558, 1.442]), np.array([0.623, 0.028])
+    with pytest.raises(ValueError, match="climb_after = 0.3 applies only with climbing=True"):
+        nudged_elastic_band(mb, a, b, n_images=5, climbing=False, climb_after=0.3, max_iter=1)
+    nudged_elastic_band(mb, a, b, n_images=5, climbing=False, max_iter=1)  # the default is fine

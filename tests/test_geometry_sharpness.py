@@ -88,6 +88,8 @@ def test_sharpness_sweep_from_a_given_start_with_replicas():
         sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, start=np.zeros(59))
     with pytest.raises(ValueError, match="n_replicas must be an integer >= 1"):
         sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, n_replicas=0)
+    with pytest.raises(ValueError, match="init_seed = 3 is not used when start is given"):
+        sharpness_sweep(_least_squares, [0.1], [4], n_steps=1, start=np.zeros(60), init_seed=3)
 
 
 @pytest.mark.parametrize("kwargs, match", [

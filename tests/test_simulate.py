@@ -643,3 +643,20 @@ def test_an_observable_whose_shape_changes_is_named_at_the_record():
                                          r"but \(5,\) at its first record"):
         simulate(sde, EulerMaruyama(), x0, dt=0.01, n_steps=2000, seed=1, backend="numpy",
                  progress=False, save=save)
+
+
+def test_sphere_radius_and_kramers_arguments_are_numbers_not_bools():
+    """Sphere(True) was the unit sphere and kramers_rate(1, True, True, 1) used |U''(s)| = 1 and
+    ΔU = 1: a bool or a string is never a number."""
+    from sgdsde.theory import kramers_rate
+
+    for bad in (True, "2"):
+        with pytest.raises(TypeError, match="radius must be"):
+            Sphere(bad)
+    for args, name in [((1.0, True, 1.0, 1.0), "barrier_curvature"),
+                       ((1.0, 1.0, True, 1.0), "barrier_height"),
+                       ((1.0, "1", 1.0, 1.0), "barrier_curvature"),
+                       ((1.0, 1.0, -1.0, 1.0), "barrier_height")]:
+        with pytest.raises((TypeError, ValueError), match=name):
+            kramers_rate(*args)
+    assert kramers_rate(2.0, -8.0, 0.0, 1.0) == pytest.approx(4.0 / (2 * np.pi))

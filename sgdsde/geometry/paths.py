@@ -265,7 +265,7 @@ def _initial_chain(landscape, start, end, n_images, initial):
 
 def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17, initial=None,
                         spring: float | None = None, climbing: bool = True, step: float | None = None,
-                        tol: float = 1e-6, max_iter: int = 20000, climb_after: float = 0.1
+                        tol: float = 1e-6, max_iter: int = 20000, climb_after: float | None = None
                         ) -> MinimumEnergyPath:
     """Minimum-energy path and saddle point by the climbing-image nudged elastic band.
 
@@ -294,8 +294,9 @@ def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17,
         below ``tol`` (energy per length), > 0.
     max_iter : int
         Iteration budget.
-    climb_after : float
-        In (0, 1]; see ``climbing``.
+    climb_after : float, optional
+        In (0, 1]; see ``climbing`` (default 0.1).  Only with ``climbing``: given without
+        it, it raises.
 
     Returns
     -------
@@ -306,6 +307,11 @@ def nudged_elastic_band(landscape: Landscape, start, end, *, n_images: int = 17,
     images = _initial_chain(landscape, start, end, n_images, initial)
     tol = _positive(tol, "tol")
     max_iter = _check_count(max_iter, "max_iter", 1)
+    if climb_after is None:
+        climb_after = 0.1
+    elif not climbing:
+        raise ValueError(f"climb_after = {climb_after!r} applies only with climbing=True (the band "
+                         "has no climbing image without it)")
     climb_after = real(climb_after, "climb_after")
     if not 0 < climb_after <= 1:
         raise ValueError(f"climb_after must lie in (0, 1], got {climb_after}")

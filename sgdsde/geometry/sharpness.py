@@ -86,7 +86,7 @@ def _sharpness_study(seed: int, lr: float, batch_size: int, replica: int = 0, *,
 
 
 def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], batch_sizes: Sequence[int], *,
-                    n_steps: int | None = None, sde_time: float | None = None, init_seed: int = 0,
+                    n_steps: int | None = None, sde_time: float | None = None, init_seed: int | None = None,
                     n_trace_products: int = 60, seed: int = 0, start=None, n_replicas: int = 1,
                     client=None, store=None, progress: bool = False):
     """λ_max and Tr H of SGD endpoints over the grid ``lrs × batch_sizes``, as one Dask sweep.
@@ -104,8 +104,10 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
     sde_time : float, optional
         Instead of ``n_steps``: train every point for the same SDE time ``t = k·η`` (README
         conventions), i.e. ``round(t/η)`` steps.  Exactly one of the two is given.
-    init_seed, n_trace_products : int
-        Key of the initial weights; Hessian-vector products given to Hutch++ (≥ 6).
+    init_seed : int, optional
+        Key of the initial weights (default 0); only without ``start``: given with it, it raises.
+    n_trace_products : int
+        Hessian-vector products given to Hutch++ (≥ 6).
     seed : int
         Root seed of the sweep (point i gets its own).
     start : array_like, shape (d,), optional
@@ -139,13 +141,17 @@ def sharpness_sweep(make_loss: Callable[[], Landscape], lrs: Sequence[float], ba
     batch_sizes = [integer(b, f"batch_sizes[{j}]", 1) for j, b in enumerate(batch_sizes)]
     if isinstance(n_replicas, bool) or not isinstance(n_replicas, int | np.integer) or n_replicas < 1:
         raise ValueError(f"n_replicas must be an integer >= 1, got {n_replicas!r}")
+    if start is not None and init_seed is not None:
+        raise ValueError(f"init_seed = {init_seed!r} is not used when start is given (every point "
+                         "starts from start): give one of them")
+    init_seed = 0 if init_seed is None else integer(init_seed, "init_seed", 0)
     if start is not None:
         start = np.asarray(start, dtype=np.float64)
         dim = make_loss().dim
         if start.shape != (dim,) or not np.all(np.isfinite(start)):
             raise ValueError(f"start must be a finite vector of shape ({dim},) (the weights of "
                              f"make_loss()), got shape {start.shape}")
-    study = functools.partial(_sharpness_study, make_loss=make_loss, init_seed=int(init_seed), start=start,
+    study = functools.partial(_sharpness_study, make_loss=make_loss, init_seed=init_seed, start=start,
                               n_steps=n_steps, sde_time=sde_time, n_trace_products=n_trace_products)
     grid = {"lr": lrs, "batch_size": batch_sizes}
     if n_replicas > 1:

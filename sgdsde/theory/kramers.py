@@ -24,6 +24,7 @@ import numpy as np
 from scipy import integrate
 
 from .._checks import positive as _finite_positive
+from .._checks import real as _real
 
 __all__ = ["kramers_rate", "mean_first_passage_time_1d"]
 
@@ -51,11 +52,9 @@ def kramers_rate(well_curvature: float, barrier_curvature: float, barrier_height
         ``sqrt(U''(a) |U''(s)|) / (2π) · exp(−ΔU/T)``; asymptotically exact as T/ΔU → 0.
     """
     k_a = _finite_positive(well_curvature, "well_curvature")
-    k_s = _finite_positive(abs(float(barrier_curvature)), "|barrier_curvature|")
+    k_s = _finite_positive(abs(_real(barrier_curvature, "barrier_curvature")), "|barrier_curvature|")
     t = _finite_positive(temperature, "temperature")
-    du = float(barrier_height)
-    if not (np.isfinite(du) and du >= 0):
-        raise ValueError(f"barrier_height must be a finite number >= 0, got {barrier_height}")
+    du = _finite_positive(barrier_height, "barrier_height", allow_zero=True)
     return float(np.sqrt(k_a * k_s) / (2 * np.pi) * np.exp(-du / t))
 
 
