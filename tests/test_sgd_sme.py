@@ -208,3 +208,20 @@ def test_an_unstable_sme_run_is_a_divergence():
     with pytest.raises(DivergenceError, match="grew past max_growth"):
         simulate(sde, EulerMaruyama(), np.ones((2, 3)), dt=2.5, n_steps=300, seed=1, progress=False,
                  save=SaveAt(every=50, observables={"E": "energy"}))
+
+
+@pytest.mark.parametrize("lr", [True, "0.1"])
+def test_learning_rates_are_numbers_not_bools_or_strings(lr):
+    # Before: float(lr) read True as a learning rate of 1 and "0.1" as 0.1, silently
+    from sgdsde.sgd.trace import sgd_trace
+
+    data = teacher_student(20, 3, seed=0)
+    loss = LinearRegression(data.inputs, data.targets)
+    model = GaussianQuadraticModel(np.eye(2))
+    calls = [lambda: sme(loss, lr, 4), lambda: momentum_sme(loss, lr, 0.5, 4), lambda: SGDNoise(loss, lr, 4),
+             lambda: ModifiedLoss(Quadratic(np.eye(2)), lr),
+             lambda: model.expected_loss_sgd(np.ones(2), lr, 3),
+             lambda: sgd_trace(loss, np.zeros((1, 3)), lr=lr, batch_size=4, n_steps=2, seed=0)]
+    for call in calls:
+        with pytest.raises(TypeError, match="lr must be a finite number > 0"):
+            call()

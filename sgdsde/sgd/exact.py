@@ -36,6 +36,7 @@ import numpy as np
 from scipy import linalg
 
 from .._checks import integer as _integer
+from .._checks import positive as _positive
 from ..integrators.base import Integrator
 from ..landscapes.base import check_cloud
 from ..landscapes.networks import LinearRegression
@@ -70,10 +71,7 @@ def _times(values, name: str) -> np.ndarray:
 
 
 def _lr(lr):
-    lr = float(lr)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
-    return lr
+    return _positive(lr, "lr")
 
 
 class _QuadraticModel:

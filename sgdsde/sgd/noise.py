@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .._checks import positive as _positive
 from ..landscapes.networks import EmpiricalRisk
 from ..sde import StateDependentNoise
 
@@ -96,9 +97,7 @@ class SGDNoise(StateDependentNoise):
 
     def __init__(self, loss: EmpiricalRisk, lr: float, batch_size: int, *, replacement: bool = True):
         _check_loss(loss)
-        lr = float(lr)
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {lr}")
+        lr = _positive(lr, "lr")
         self.loss, self.lr, self.batch_size, self.replacement = loss, lr, int(batch_size), bool(replacement)
         self.scale = math.sqrt(lr * covariance_scale(loss.n_examples, batch_size, replacement))
         super().__init__(self._apply, loss.n_examples)

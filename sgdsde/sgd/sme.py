@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from .._checks import positive as _positive
 from ..landscapes.base import Landscape
 from ..sde import LangevinSDE
 from .noise import SGDNoise
@@ -34,10 +35,7 @@ __all__ = ["ModifiedLoss", "sme", "momentum_sme"]
 
 
 def _lr(lr, name="lr"):
-    lr = float(lr)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {lr}")
-    return lr
+    return _positive(lr, name)
 
 
 class ModifiedLoss(Landscape):
