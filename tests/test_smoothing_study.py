@@ -118,3 +118,22 @@ def test_non_finite_points_raise():
         expected_smoothed_step(RUGGED, y, LR, 1.0, n_samples=8)
     with pytest.raises(ValueError, match="x0: row 1 contains NaN or inf"):
         noisy_gradient_descent(RUGGED, y, LR, 1.0, 3)
+
+
+@pytest.mark.parametrize("value", [True, "0.1"])
+def test_rates_and_noise_are_numbers_not_bools_or_strings(value):
+    # Before: float() read True as 1 and "0.1" as 0.1 silently
+    from sgdsde.studies.flat_activations import fit_single_neuron
+
+    y = np.zeros((1, 1))
+    with pytest.raises(TypeError, match="lr must be a finite number > 0"):
+        smoothed_loss(RUGGED, y, value, 1.0)
+    with pytest.raises(TypeError, match="noise_std must be a finite number > 0"):
+        smoothed_grad(RUGGED, y, LR, value)
+    with pytest.raises(TypeError, match="lr must be a finite number > 0"):
+        convexity_threshold(RUGGED, value)
+    with pytest.raises(TypeError, match="noise_std must be a finite number >= 0"):
+        noisy_gradient_descent(RUGGED, y, LR, value, 2)
+    with pytest.raises(TypeError, match="lr must be a finite number > 0"):
+        fit_single_neuron(np.zeros((1, 2)), np.ones((3, 2)), np.zeros(3), rule="gradient", lr=value,
+                          n_steps=1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import positive as _positive
 from ..landscapes.base import check_cloud
 
 __all__ = ["staircase", "single_neuron_loss", "single_neuron_gradient", "forward_only_direction",
@@ -121,9 +122,7 @@ def fit_single_neuron(w0, x, y, *, rule: str, lr: float, n_steps: int, levels: i
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    lr = float(lr)
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+    lr = _positive(lr, "lr")
     for name, value in (("n_steps", n_steps), ("record_every", record_every)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from .._checks import integer as _integer
+from .._checks import positive as _positive
 from ..landscapes.base import Landscape, check_cloud
 from ..landscapes.toy import Rugged
 from ..random import STREAM_USER, normals, resolve_seed
@@ -41,13 +42,6 @@ __all__ = ["smoothed_loss", "smoothed_grad", "convexity_threshold", "expected_sm
 STREAM_SMOOTHING = STREAM_USER + 40  # Monte Carlo draws of ω
 STREAM_SGD_NOISE = STREAM_USER + 41  # the additive gradient noise of noisy_gradient_descent
 METHODS = ("auto", "closed", "quadrature", "monte_carlo")
-
-
-def _positive(value, name):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
 
 
 def _finite_cloud(x, dim: int, name: str) -> np.ndarray:
@@ -244,9 +238,7 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
     records : ndarray or None
     """
     x = _finite_cloud(x0, landscape.dim, "x0").copy()
-    lr, noise_std = _positive(lr, "lr"), float(noise_std)
-    if not (np.isfinite(noise_std) and noise_std >= 0):
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+    lr, noise_std = _positive(lr, "lr"), _positive(noise_std, "noise_std", allow_zero=True)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
     record_every = _integer(record_every, "record_every", 0)
