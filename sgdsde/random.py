@@ -167,7 +167,16 @@ def resolve_seed(seed: int | None) -> int:
     return seed
 
 
-def _check_position(particles, step: int, stream: int) -> np.ndarray:
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_position(particles, step: int, stream: int, dim: int) -> np.ndarray:
+    for name, value, limit in (("step", step, "2**50"), ("stream", stream, str(SLOW_TAG))):
+        if not _is_integer(value):  # int(2.5) would silently draw the numbers of 2
+            raise ValueError(f"{name} must be an integer in [0, {limit}), got {value!r}")
+    if not _is_integer(dim) or dim < 0:
+        raise ValueError(f"dim must be an integer >= 0, got {dim!r}")
     particles = np.asarray(particles)
     if particles.dtype.kind not in "iu":
         raise TypeError(f"particles must be integers, got dtype {particles.dtype}")
@@ -250,7 +259,7 @@ def normals(seed: int, particles, step: int, dim: int, stream: int = STREAM_NOIS
         Independent standard normals.
     """
     seed = resolve_seed(seed)
-    part = _check_position(particles, step, stream).ravel()
+    part = _check_position(particles, step, stream, dim).ravel()
     words = _main_words(seed, part, step, dim, stream)
     layer = (words & np.uint64(0x7F)).astype(np.intp)
     sign = (words >> np.uint64(7)) & np.uint64(1)
@@ -271,7 +280,7 @@ def uniforms(seed: int, particles, step: int, dim: int, stream: int = STREAM_ACC
     largest words would round up to 1, so they are held at the float just below 1.
     """
     seed = resolve_seed(seed)
-    part = _check_position(particles, step, stream).ravel()
+    part = _check_position(particles, step, stream, dim).ravel()
     words = _main_words(seed, part, step, dim, stream)
     u = ((words.astype(np.float64) + 0.5) * 2.0**-32).astype(dtype, copy=False)
     return np.minimum(u, np.nextafter(u.dtype.type(1), u.dtype.type(0)))

@@ -265,6 +265,12 @@ def test_extreme_words_give_uniforms_inside_the_interval(dtype, monkeypatch):
         ({"particles": np.array([-1, 2])}, ValueError, "particle"),
         ({"particles": np.array([2**32])}, ValueError, "particle"),
         ({"particles": np.array([0.0, 1.0])}, TypeError, "particles"),
+        # were truncated: step 2.5 drew the normals of step 2, stream 1.5 those of stream 1
+        ({"step": 2.5}, ValueError, "step must be an integer"),
+        ({"step": True}, ValueError, "step must be an integer"),
+        ({"stream": 1.5}, ValueError, "stream must be an integer"),
+        ({"dim": 2.5}, ValueError, "dim must be an integer >= 0"),
+        ({"dim": -1}, ValueError, "dim must be an integer >= 0"),
     ],
 )
 @pytest.mark.parametrize("draw", [rnd.normals, rnd.uniforms])
