@@ -205,3 +205,12 @@ def test_recorder_refuses_nan_like_the_trace_function():
     recorder(trace[0][:, None])
     with pytest.raises(ValueError, match="particle 0 .* NaN"):
         recorder(trace[1][:, None])
+
+
+@pytest.mark.parametrize("threshold", [True, "1.0"])
+def test_threshold_is_a_number_not_a_bool_or_string(threshold):
+    # Before: float() read True as threshold 1 and "1.0" as 1.0 silently
+    with pytest.raises(TypeError, match="threshold must be a finite number"):
+        first_passage_times(np.arange(3.0), np.zeros((3, 2)), threshold)
+    with pytest.raises(TypeError, match="threshold must be a finite number"):
+        FirstPassageRecorder(threshold)

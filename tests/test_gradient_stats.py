@@ -235,3 +235,11 @@ def test_target_family_measures_at_non_finite_parameters_raise():
     net = MLP(cube, targets[1], widths=[2], loss="mse")
     with pytest.raises(ValueError, match="theta: row 1 contains NaN or inf"):
         gradient_variance_bound(net, theta, 8)
+
+
+@pytest.mark.parametrize("lr", [True, "0.1"])
+def test_fluctuation_dissipation_lr_is_a_number(lr):
+    # Before: float() read True as a learning rate of 1 and "0.1" as 0.1 silently
+    theta, g = np.random.default_rng(0).normal(size=(2, 20, 3, 2))
+    with pytest.raises(TypeError, match="lr must be a finite number > 0"):
+        fluctuation_dissipation_residual(theta, g, lr)

@@ -45,10 +45,7 @@ def _direction(direction: str) -> int:
 
 
 def _threshold(threshold) -> float:
-    threshold = float(threshold)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
-    return threshold
+    return _real(threshold, "threshold")
 
 
 def _crossing_fraction(before, after, threshold):
