@@ -107,7 +107,7 @@ def _n_steps(t0, t1, dt, n_steps):
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
             raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
         return int(n_steps)
-    span = float(t1) - t0
+    span = _finite_number(t1, "t1") - t0
     if not (math.isfinite(span) and span >= 0):
         raise ValueError(f"t1 must be finite and >= t0 = {t0}, got {t1}")
     n = round(span / dt)

@@ -261,6 +261,10 @@ def test_divergence_names_step_and_particles(cls, backend, tmp_path):
     ({"n_steps": 2.5}, ValueError, "n_steps must be an integer >= 0"),
     ({"n_steps": None, "t1": 0.105}, ValueError, "not a whole number of steps"),
     ({"n_steps": None, "t1": -1.0}, ValueError, "t1 must be finite and >= t0"),
+    ({"n_steps": None, "t1": True}, TypeError, "t1 must be a finite number"),  # ran to t1 = 1
+    ({"n_steps": None, "t1": "0.1"}, TypeError, "t1 must be a finite number"),
+    ({"n_steps": None, "t1": np.nan}, ValueError, "t1 must be a finite number"),
+    ({"t0": True}, TypeError, "t0 must be a finite number"),
     ({"seed": -5}, ValueError, r"seed must lie in \[0, 2\*\*64\)"),
     ({"seed": 1.5}, TypeError, "seed must be an int"),
     ({"v0": np.zeros((4, 2))}, ValueError, "v0 is only used by underdamped dynamics"),
