@@ -290,3 +290,16 @@ def test_free_energy_of_non_finite_parts_raises(args):
     # Before: temperature was checked, but a NaN energy or entropy came back as F = nan
     with pytest.raises(ValueError, match="(mean_energy|entropy) must be finite"):
         free_energy(*args)
+
+
+def test_estimator_switches_must_be_bools():
+    # Before: any truthy value switched a correction on, so gaussian_entropy(x, 5) (a k given
+    # to the wrong estimator) silently applied the bias correction
+    x = np.random.default_rng(0).normal(size=(200, 2))
+    with pytest.raises(TypeError, match="bias_correction must be True or False"):
+        gaussian_entropy(x, 5)
+    with pytest.raises(TypeError, match="miller_madow must be True or False"):
+        histogram_entropy(x, 8, "no")
+    with pytest.raises(TypeError, match="prewhiten must be True or False"):
+        knn_entropy(x, 3, "False")
+    assert gaussian_entropy(x, np.bool_(False)) == gaussian_entropy(x, False)
