@@ -117,3 +117,10 @@ def test_bad_input_is_reported_clearly():
         autocorrelation_function(np.arange(10.0), max_lag=10)
     with pytest.raises(ValueError, match="anticorrelated"):
         effective_sample_size(ar1(-0.9, 2000, 2, seed=7), tol=0)
+
+
+def test_per_particle_must_be_a_bool():
+    # Before: any truthy value (e.g. the string "False") returned per-particle times
+    trace = np.random.default_rng(0).normal(size=(400, 3))
+    with pytest.raises(TypeError, match="per_particle must be True or False"):
+        integrated_autocorrelation_time(trace, per_particle="False")

@@ -148,6 +148,8 @@ def integrated_autocorrelation_time(trace, c: float = 5.0, tol: float = 50.0,
     −2 Σ_{t>M} ρ(t) (truncation) − 2M τ / n_times (mean subtraction).
     """
     _check_window(c, tol)
+    if not isinstance(per_particle, (bool, np.bool_)):
+        raise TypeError(f"per_particle must be True or False, got {per_particle!r}")
     x = _trace(trace)
     n_times = x.shape[0]
     if per_particle:
