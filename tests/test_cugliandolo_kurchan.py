@@ -389,3 +389,16 @@ def test_finite_n_extrapolation_refuses_one_size_or_non_finite_values():
         finite_n_extrapolation([10, 20], [1.0, np.nan])
     with pytest.raises(ValueError, match="sizes must be"):
         finite_n_extrapolation([10, np.nan], [1.0, 2.0])
+
+
+def test_solver_options_are_checked_not_converted():
+    """tol=inf declared every iteration converged, max_iter=2.5 ran 2, and n_corrector=-1 ran
+    the FDT solver with no corrector sweep (predictor only), all silently."""
+    xi = {3: 0.5}
+    with pytest.raises(ValueError, match="tol must be a finite number > 0"):
+        solve_ck_doubling(xi, 0.5, 5.0, tol=np.inf)
+    with pytest.raises(ValueError, match="max_iter must be an integer >= 1"):
+        solve_ck_doubling(xi, 0.5, 5.0, max_iter=2.5)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="n_corrector must be an integer >= 0"):
+            solve_fdt(xi, 1.0, 1.0, n_corrector=bad)

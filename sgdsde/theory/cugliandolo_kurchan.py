@@ -311,10 +311,8 @@ def solve_ck_doubling(xi, temperature: float, t1: float, *, n_grid: int = 512, n
         raise ValueError(f"n_band must be an integer in [1, n_grid/4) = [1, {n_grid // 4}), got {n_band!r}")
     if not 0 < relaxation <= 1:
         raise ValueError(f"relaxation must be in (0, 1], got {relaxation}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    tol = positive(tol, "tol")  # inf would declare every iteration converged
+    max_iter = integer(max_iter, "max_iter", minimum=1)
     a = xi.array.copy()
     n = int(n_grid) + 1
     m = int(n_grid) // 2
@@ -391,6 +389,8 @@ def solve_fdt(xi, temperature: float, t1: float, *, dt: float = 0.01, n_correcto
         Last lag τ > 0.
     dt : float
         Step in τ.
+    n_corrector : int
+        Corrector sweeps per step, an integer >= 0.
 
     Returns
     -------
@@ -401,13 +401,14 @@ def solve_fdt(xi, temperature: float, t1: float, *, dt: float = 0.01, n_correcto
     temperature = _check_positive("temperature", temperature)
     t1 = _check_positive("t1", t1)
     dt = _check_positive("dt", dt)
+    n_corrector = integer(n_corrector, "n_corrector", minimum=0)  # -1 ran the predictor only
     n = max(1, round(t1 / dt))
     if n > 10**6:
         raise ValueError(f"t1/dt = {n} steps is too many for an O(n²) solver; raise dt")
     h = t1 / n
     c = np.zeros(n + 1)
     dc = np.zeros(n + 1)
-    _ck_numba.solve_fdt(n, h, temperature, xi.array.copy(), c, dc, int(n_corrector))
+    _ck_numba.solve_fdt(n, h, temperature, xi.array.copy(), c, dc, n_corrector)
     return h * np.arange(n + 1), c
 
 
