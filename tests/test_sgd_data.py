@@ -81,3 +81,10 @@ def test_teacher_student_label_noise_is_a_number(label_noise):
     # Before: float() read the string "0.5" as 0.5 and True as label noise 1.0
     with pytest.raises(TypeError, match="label_noise must be a finite number >= 0"):
         teacher_student(10, 3, label_noise=label_noise)
+
+
+def test_digits_center_must_be_a_bool():
+    # Before: read by truthiness, so center="no" centred the images
+    pytest.importorskip("sklearn")
+    with pytest.raises(TypeError, match="center must be True or False"):
+        load_digits(10, center="no")

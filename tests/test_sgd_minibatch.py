@@ -279,3 +279,9 @@ def test_user_observables_may_not_replace_the_built_ins(regression, name, record
     traj = run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=2, seed=0, record_every=1,
                    observables={"position": lambda theta: theta[:, 0]})
     assert traj.observables["position"].shape == (3, 2)
+
+
+def test_record_params_must_be_a_bool(regression):
+    # Before: read by truthiness, so record_params="no" recorded the parameters
+    with pytest.raises(TypeError, match="record_params must be True or False"):
+        run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=2, seed=0, record_params="no")

@@ -116,6 +116,8 @@ def load_digits(n_examples: int | None = None, classes=None, *, center: bool = T
     ImportError
         If scikit-learn (the optional extra ``digits``) is not installed.
     """
+    if not isinstance(center, (bool, np.bool_)):
+        raise TypeError(f"center must be True or False, got {center!r}")
     datasets = require("sklearn.datasets", "digits", "sgdsde.sgd.load_digits (scikit-learn)")
     bunch = datasets.load_digits()
     x = bunch.data.astype(np.float64) / 16.0

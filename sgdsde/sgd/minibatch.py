@@ -398,6 +398,8 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     points = _record_points(record_at, n_steps)
     scheme = MinibatchSGD(batch_size, sampling, momentum, schedule, svag, stream)
     obs = {"loss": "energy", "grad_norm": _GradNorm(loss)}
+    if not isinstance(record_params, (bool, np.bool_)):
+        raise TypeError(f"record_params must be True or False, got {record_params!r}")
     if record_params:
         obs["position"] = "position"
     for name, fn in dict(observables or {}).items():
