@@ -387,3 +387,18 @@ def test_an_energy_or_drift_that_is_not_finite_on_the_grid_is_named():
         FokkerPlanck(_LogWell(), Grid((-1.0, 1.0), 4), diffusion=0.5, face_potential="drift")
     fp = FokkerPlanck(_LogWell(), Grid((-1.0, 1.0), 100), diffusion=0.5, max_peclet=np.inf)
     assert np.isfinite(fp.peclet) and np.all(np.isfinite(fp.stationary()))
+
+
+def test_fokker_planck_numbers_are_not_bools():
+    """diffusion=True was a temperature of 1, max_peclet=True a bound of 1 and evolve's dt=True
+    a step of 1 (one step to t = 1): a bool or a string is never a number."""
+    well = sd.landscapes.DoubleWell()
+    grid = Grid((-2.5, 2.5), 100)
+    with pytest.raises(TypeError, match="diffusion"):
+        FokkerPlanck(well, grid, diffusion=True)
+    with pytest.raises(TypeError, match="max_peclet"):
+        FokkerPlanck(well, grid, diffusion=0.5, max_peclet=True)
+    fp = FokkerPlanck(well, grid, diffusion=0.5)
+    for bad in (True, "0.1"):
+        with pytest.raises(TypeError, match="dt"):
+            evolve(fp, np.ones(100), [0.0, 1.0], dt=bad)

@@ -28,6 +28,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 from scipy.special import entr, rel_entr
 
+from .._checks import positive
 from .grid import Grid
 from .operator import FokkerPlanck
 
@@ -181,9 +182,7 @@ def evolve(fp: FokkerPlanck, p0, times, *, dt: float | None = None, method: str 
     if method == "implicit_euler":
         if dt is None:
             raise ValueError('method="implicit_euler" needs dt=')
-        dt = float(dt)
-        if not (math.isfinite(dt) and dt > 0):
-            raise ValueError(f"dt must be a finite number > 0, got {dt}")
+        dt = positive(dt, "dt")
         steps = np.rint(ts / dt).astype(np.int64)
         if np.any(np.abs(steps * dt - ts) > 1e-9 * np.maximum(ts, dt)):
             raise ValueError(f"every time must be a whole number of steps dt = {dt:g}; got {ts.tolist()}")

@@ -34,6 +34,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 from scipy.special import exprel
 
+from .._checks import positive
 from ..landscapes.base import Landscape
 from ..manifolds import Euclidean
 from ..sde import LangevinSDE
@@ -218,6 +219,9 @@ class FokkerPlanck:
                              "solver supports 1-D and 2-D landscapes on a grid of the same dimension")
         self.grid = grid
         self.landscape = landscape
+        if isinstance(max_peclet, (bool, np.bool_, str, bytes)):
+            raise TypeError(f"max_peclet must be a number > 0 (inf disables the warning), got "
+                            f"{type(max_peclet).__name__} {max_peclet!r}")
         self.max_peclet = float(max_peclet)
         if not self.max_peclet > 0:
             raise ValueError(f"max_peclet must be > 0 (inf disables the warning), got {max_peclet!r}")
@@ -274,9 +278,7 @@ class FokkerPlanck:
             def d_fn(x):
                 return _diffusion_from_callable(diffusion, x)
             return d_fn(cells), d_fn, None
-        t = float(diffusion)
-        if not (math.isfinite(t) and t > 0):
-            raise ValueError(f"diffusion (a temperature) must be a finite number > 0, got {diffusion!r}")
+        t = positive(diffusion, "diffusion (a temperature)")
         return np.full_like(cells, t), None, t
 
     def _face_phi(self, axis: int, d_fn) -> np.ndarray:
