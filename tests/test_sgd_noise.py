@@ -126,3 +126,15 @@ def test_replacement_must_be_a_bool(flag):
     with pytest.raises(TypeError, match="replacement must be True or False"):
         noise_trace(model, np.zeros((1, model.dim)), 4, replacement=flag)
     assert covariance_scale(N, 4, np.bool_(False)) == covariance_scale(N, 4, False)
+
+
+@pytest.mark.parametrize("chunk", [-1, 0, 2.5, True])
+def test_chunk_must_be_a_positive_count(chunk):
+    # Before: chunk = -1 made range(0, n, -1) empty, so noise_trace returned 0 and
+    # gradient_covariance a zero matrix silently; 0 and 2.5 failed inside range()
+    model = MODELS["linear"]
+    theta = np.ones((1, model.dim))
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        noise_trace(model, theta, 2, chunk=chunk)
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        gradient_covariance(model, theta, 2, chunk=chunk)

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .._checks import integer as _integer
 from .._checks import positive as _positive
 from ..landscapes.networks import EmpiricalRisk
 from ..sde import StateDependentNoise
@@ -117,6 +118,7 @@ class SGDNoise(StateDependentNoise):
 
 def _centred_chunks(loss, theta, chunk):
     """Yield centred per-example gradient blocks (M, b, d) covering all n examples."""
+    chunk = _integer(chunk, "chunk", 1)
     mean = loss.grad(theta)
     for start in range(0, loss.n_examples, chunk):
         idx = np.arange(start, min(start + chunk, loss.n_examples))
@@ -138,7 +140,7 @@ def gradient_covariance(loss: EmpiricalRisk, theta, batch_size: int = 1, *, repl
     batch_size : int
     replacement : bool
     chunk : int
-        Examples per block of per-example gradients (bounds the memory to M·chunk·d).
+        Examples per block of per-example gradients, >= 1 (bounds the memory to M·chunk·d).
     """
     _check_loss(loss)
     theta = _check_theta(loss, theta)
