@@ -251,6 +251,8 @@ def simulate(sde: LangevinSDE, integrator: Integrator, x0=None, *, dt: float | N
         SDE, the scheme and ``dt`` may change (e.g. an annealing schedule); ``t1`` is an
         absolute time, ``n_steps`` a number of new steps.  ``x0``, ``v0``, ``t0``,
         ``particle_offset`` and ``step0`` may not be given, ``seed`` only as the run's own.
+        A run that blew up (``stats["diverged"]``) is refused: its cloud holds the diverged
+        particles.
     step0 : int, optional
         Absolute step counter of the first step (default 0): the run draws the noise of
         steps ``step0, step0 + 1, ...``; ``steps`` in the result are absolute and ``ts =
@@ -413,7 +415,13 @@ def _fresh_start(sde, given, continue_from, dt, t1, n_steps, save, max_abs, back
     """A new run: from ``x0``, or from where ``continue_from`` ended."""
     carried_v = None
     if continue_from is not None:
-        end = _end_of(_load(continue_from, "continue_from"))
+        continue_from = _load(continue_from, "continue_from")
+        if continue_from.stats.get("diverged", False):
+            raise ValueError(f"continue_from: the run blew up (stats['diverged'], at step "
+                             f"{continue_from.step}); its final cloud holds the diverged particles "
+                             "frozen at their first bad values. Continue from an earlier checkpoint, or "
+                             "drop the particles of DivergenceError.particles and pass x0=")
+        end = _end_of(continue_from)
         ignored = [k for k in ("x0", "v0", "t0", "particle_offset", "step0") if given[k] is not None]
         if given["seed"] is not None and not _same(given["seed"], end["seed"]):
             ignored.append("seed")

@@ -287,3 +287,18 @@ def test_resume_applies_the_runs_own_max_growth():
     done = simulate(sde, EulerMaruyama(), resume=part, n_steps=500, backend="numpy", progress=False,
                     max_growth=1e8)
     assert done.completed and done.settings["max_growth"] == 1e8
+
+
+def test_continue_from_refuses_a_run_that_blew_up():
+    """The final cloud of a diverged run holds the diverged particles frozen at their first bad
+    values; continuing from it re-based the blow-up bound on them (the initial scale became
+    their size) and the new run went on silently with blown-up particles."""
+    from sgdsde.results import DivergenceError
+
+    sde = LangevinSDE(DoubleWell(), temperature=1.0)
+    with pytest.raises(DivergenceError) as caught:
+        _run(sde, np.zeros((50, 1)), n_steps=500, max_growth=1.5)
+    blown = caught.value.trajectory
+    assert blown.stats["diverged"]
+    with pytest.raises(ValueError, match="continue_from: the run blew up"):
+        _run(sde, continue_from=blown, n_steps=1, max_growth=1.5)
