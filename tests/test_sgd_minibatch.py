@@ -285,3 +285,16 @@ def test_record_params_must_be_a_bool(regression):
     # Before: read by truthiness, so record_params="no" recorded the parameters
     with pytest.raises(TypeError, match="record_params must be True or False"):
         run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=2, seed=0, record_params="no")
+
+
+def test_record_every_and_record_at_together_raise(regression):
+    # Before: record_every was silently ignored when record_at was given (and still written
+    # to settings["save_every"])
+    with pytest.raises(ValueError, match="record_every and record_at"):
+        run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=10, seed=0,
+                record_every=5, record_at=[3, 7])
+    # each alone behaves as before: record_every defaults to 100
+    traj = run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=250, seed=0)
+    assert traj.steps.tolist() == [0, 100, 200, 250] and traj.settings["save_every"] == 100
+    traj = run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=10, seed=0, record_at=[3, 7])
+    assert traj.steps.tolist() == [0, 3, 7]

@@ -309,7 +309,7 @@ class _Copied:
 def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps: int,
             sampling: str = "with_replacement", momentum: float = 0.0,
             schedule: Callable[[int], float] | None = None, svag: int = 1,
-            seed: int | None = None, record_every: int = 100, record_at=None,
+            seed: int | None = None, record_every: int | None = None, record_at=None,
             observables: Mapping[str, Callable] | None = None, record_params: bool = False,
             particle_offset: int = 0, stream: int = STREAM_MINIBATCH,
             max_abs: float | None = None, max_growth: float = MAX_GROWTH,
@@ -346,10 +346,11 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
         SVAG factor l >= 1 (1 is plain SGD).
     seed : int, optional
         Key of the batch draws (None: fresh, recorded in ``settings``).
-    record_every : int
-        Record every this many steps (and at the start and the end).
+    record_every : int, optional
+        Record every this many steps (and at the start and the end); default 100.
     record_at : sequence of int, optional
-        Record at exactly these steps (and at the start) instead of every ``record_every``.
+        Record at exactly these steps (and at the start) instead of every ``record_every``
+        (giving both is an error).
     observables : mapping of str to callable, optional
         Extra ``name -> fn(theta (M, d))`` recorded alongside the built-ins ``"loss"``
         (full-batch f, (M,)) and ``"grad_norm"`` (full-batch |∇f|, (M,)), whose names (and
@@ -393,6 +394,10 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     lr = _positive(lr, "lr")
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    if record_every is not None and record_at is not None:
+        raise ValueError("give record_every and record_at not both: record_at records at exactly its "
+                         "steps and would ignore record_every")
+    record_every = 100 if record_every is None else record_every
     if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
         raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
     points = _record_points(record_at, n_steps)
