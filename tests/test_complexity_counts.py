@@ -83,3 +83,16 @@ def test_bad_input():
         expected_counts(3, 3, n_samples=1)
     with pytest.raises(ValueError, match="energy_edges"):
         expected_counts(3, 3, energy_edges=[0.0, -1.0])
+
+
+def test_seed_is_checked_and_recorded():
+    """seed=True ran as seed 1, seed=-1 failed inside NumPy ('expected non-negative integer')
+    and seed=None drew an unrecorded seed: the library-wide seed rules now apply and the seed
+    used is in the result."""
+    for bad, error in ((True, TypeError), (1.5, TypeError), (-1, ValueError), (2**64, ValueError)):
+        with pytest.raises(error, match="seed"):
+            expected_counts(2, 3, n_samples=10, seed=bad)
+    fresh = expected_counts(2, 3, n_samples=50, seed=None)
+    again = expected_counts(2, 3, n_samples=50, seed=fresh.seed)
+    np.testing.assert_array_equal(fresh.mean, again.mean)
+    assert expected_counts(2, 3, n_samples=10, seed=7).seed == 7

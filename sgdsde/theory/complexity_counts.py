@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..random import resolve_seed
+
 __all__ = ["ExpectedCounts", "expected_counts", "goe_eigenvalues"]
 
 
@@ -56,6 +58,9 @@ class ExpectedCounts:
         Summed over indices and bands.
     n_samples : int
         GOE matrices drawn.
+    seed : int or None
+        The seed the GOE matrices were drawn with (the one given, or the fresh one drawn for
+        ``seed=None``): passing it again reproduces the estimate.
     """
 
     n: int
@@ -68,6 +73,7 @@ class ExpectedCounts:
     total: float
     total_stderr: float
     n_samples: int
+    seed: int | None = None
 
 
 def _int(value, name: str, minimum: int) -> int:
@@ -77,7 +83,7 @@ def _int(value, name: str, minimum: int) -> int:
 
 
 def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_000,
-                    seed: int = 0, chunk: int | None = None) -> ExpectedCounts:
+                    seed: int | None = 0, chunk: int | None = None) -> ExpectedCounts:
     """Finite-N expected numbers of critical points by index and energy band: ABC's exact GOE
     formula, its GOE average evaluated by Monte Carlo (with standard errors).
 
@@ -93,8 +99,9 @@ def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_0
         of all energies.
     n_samples : int
         Number of GOE matrices (≥ 2); the standard error falls as ``1/sqrt(n_samples)``.
-    seed : int
-        Seed of a private ``numpy.random.Generator``.
+    seed : int or None
+        Seed in ``[0, 2**64)`` of a private ``numpy.random.Generator``; None draws a fresh one
+        from the OS (:func:`sgdsde.random.resolve_seed`), recorded in the result's ``seed``.
     chunk : int, optional
         Matrices diagonalised per batch; default about 8 million floats of work arrays
         (``chunk · n · max(n, B)``).
@@ -112,6 +119,7 @@ def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_0
     n = _int(n, "n", 1)
     p = _int(p, "p", 2)
     n_samples = _int(n_samples, "n_samples", 2)
+    seed = resolve_seed(seed)
     edges = np.array([-np.inf, np.inf]) if energy_edges is None else np.asarray(energy_edges, float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.isnan(edges)) or np.any(np.diff(edges) <= 0):
         raise ValueError("energy_edges must be an increasing 1-D array of at least 2 edges")
@@ -155,4 +163,4 @@ def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_0
     total, total_se = mean_se(s1_all, s2_all)
     return ExpectedCounts(n=n, p=p, energy_edges=edges, mean=mean, stderr=se, mean_by_index=mean_k,
                           stderr_by_index=se_k, total=float(total), total_stderr=float(total_se),
-                          n_samples=n_samples)
+                          n_samples=n_samples, seed=seed)
