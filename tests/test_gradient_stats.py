@@ -243,3 +243,14 @@ def test_fluctuation_dissipation_lr_is_a_number(lr):
     theta, g = np.random.default_rng(0).normal(size=(2, 20, 3, 2))
     with pytest.raises(TypeError, match="lr must be a finite number > 0"):
         fluctuation_dissipation_residual(theta, g, lr)
+
+
+def test_sgd_trace_records_the_seed_it_drew_with():
+    # Before: seed=None drew a fresh key that was not kept, so the trace could not be replayed
+    lin = _regression(n=16, p=2, weight_decay=0.0, seed=1)
+    theta0 = np.zeros((2, 2))
+    fresh = sgd_trace(lin, theta0, lr=0.1, batch_size=4, n_steps=5)
+    assert isinstance(fresh.seed, int)
+    again = sgd_trace(lin, theta0, lr=0.1, batch_size=4, n_steps=5, seed=fresh.seed)
+    np.testing.assert_array_equal(again.grads, fresh.grads)
+    assert sgd_trace(lin, theta0, lr=0.1, batch_size=4, n_steps=1, seed=7).seed == 7

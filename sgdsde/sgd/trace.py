@@ -17,6 +17,7 @@ import numpy as np
 from .._checks import positive as _positive
 from ..landscapes.base import check_cloud
 from ..landscapes.empirical_risk import EmpiricalRisk
+from ..random import resolve_seed
 from .minibatch import STREAM_MINIBATCH, BatchSampler
 
 __all__ = ["SGDTrace", "sgd_trace"]
@@ -36,12 +37,16 @@ class SGDTrace:
         v_t before the step (heavy ball only).
     final : ndarray, shape (M, d)
         θ after the last step.
+    seed : int or None
+        The key the batches were drawn with (the one drawn for ``seed=None``): pass it back
+        to replay the trace.
     """
 
     positions: np.ndarray
     grads: np.ndarray
     velocities: np.ndarray | None
     final: np.ndarray
+    seed: int | None = None
 
 
 def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps: int, burn_in: int = 0,
@@ -68,7 +73,8 @@ def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_step
     momentum : float
         μ in [0, 1).
     sampling, seed, stream
-        As in :class:`~sgdsde.sgd.minibatch.BatchSampler`.
+        As in :class:`~sgdsde.sgd.minibatch.BatchSampler`; ``seed=None`` draws a fresh key,
+        kept in ``SGDTrace.seed``.
     """
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
@@ -81,6 +87,7 @@ def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_step
     for name, value, low in (("n_steps", n_steps, 1), ("burn_in", burn_in, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    seed = resolve_seed(seed)
     sampler = BatchSampler(loss.n_examples, batch_size, sampling, seed, np.arange(theta.shape[0]), stream)
     shape = (n_steps, *theta.shape)
     positions, grads = np.empty(shape, theta.dtype), np.empty(shape, theta.dtype)
@@ -100,4 +107,4 @@ def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_step
             theta = theta + velocity
         if not np.all(np.isfinite(theta)):
             raise FloatingPointError(f"SGD diverged at step {step} (lr = {lr}); lower the learning rate")
-    return SGDTrace(positions, grads, velocities, theta)
+    return SGDTrace(positions, grads, velocities, theta, seed)
