@@ -298,3 +298,17 @@ def test_record_every_and_record_at_together_raise(regression):
     assert traj.steps.tolist() == [0, 100, 200, 250] and traj.settings["save_every"] == 100
     traj = run_sgd(regression, np.zeros((2, 3)), lr=0.1, batch_size=4, n_steps=10, seed=0, record_at=[3, 7])
     assert traj.steps.tolist() == [0, 3, 7]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_examples": 10.5}, "n_examples must be an integer >= 1"),
+    ({"particles": np.array([0.5, 1.5])}, "particles must be integers >= 0"),
+    ({"particles": np.array([-1, 0])}, "particles must be integers >= 0"),
+])
+def test_batch_sampler_checks_its_counts(kwargs, match):
+    # Before: n_examples = 10.5 drew from 10 examples and particles [0.5, 1.5] were truncated
+    # to [0, 1], silently
+    args = {"n_examples": 10, "batch_size": 4, "sampling": "with_replacement", "seed": 1,
+            "particles": np.arange(2)} | kwargs
+    with pytest.raises(ValueError, match=match):
+        BatchSampler(**args)

@@ -72,7 +72,7 @@ class BatchSampler:
     seed : int
         Generator key.
     particles : array_like of int, shape (M,)
-        Global indices of the runs.
+        Global indices of the runs, >= 0.
     stream : int
         Generator stream, >= ``STREAM_USER``.
     """
@@ -81,6 +81,7 @@ class BatchSampler:
                  stream: int = STREAM_MINIBATCH):
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+        n_examples = _integer(n_examples, "n_examples", 1)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         if batch_size > n_examples:
@@ -90,7 +91,12 @@ class BatchSampler:
             raise ValueError(f"stream must be an integer >= STREAM_USER = {STREAM_USER}, got {stream!r}")
         self.n, self.batch_size, self.sampling = int(n_examples), int(batch_size), sampling
         self.seed, self.stream = resolve_seed(seed), int(stream)
-        self.particles = np.asarray(particles, dtype=np.int64)
+        particles = np.asarray(particles)
+        if (particles.dtype.kind not in "iu" or particles.ndim != 1
+                or (particles.size and particles.min() < 0)):
+            raise ValueError(f"particles must be integers >= 0, shape (M,), got {particles.dtype} of shape "
+                             f"{particles.shape}")
+        self.particles = particles.astype(np.int64)
         self.batches_per_epoch = self.n // self.batch_size
         self._epoch, self._perm = -1, None
 
