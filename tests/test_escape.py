@@ -214,3 +214,19 @@ def test_threshold_is_a_number_not_a_bool_or_string(threshold):
         first_passage_times(np.arange(3.0), np.zeros((3, 2)), threshold)
     with pytest.raises(TypeError, match="threshold must be a finite number"):
         FirstPassageRecorder(threshold)
+
+
+def test_mean_first_passage_time_bad_start_and_nan_energy_are_named():
+    """An empty start raised IndexError ('index 0 is out of bounds'); an energy that is NaN
+    somewhere was reported as 'energy does not grow on the reflecting side'."""
+    def well(y):
+        return (y * y - 1) ** 2
+
+    with pytest.raises(ValueError, match="start must hold at least one point"):
+        mean_first_passage_time_1d(well, 0.5, [], 1.0)
+
+    def nan_well(y):
+        return np.where(y > 0.5, np.nan, well(y))
+
+    with pytest.raises(ValueError, match="energy.* finite"):
+        mean_first_passage_time_1d(nan_well, 0.5, -1.0, 1.0, n_grid=1001)

@@ -64,6 +64,9 @@ def _tail_end(energy, start, target, temperature):
     for _ in range(64):
         z = np.linspace(start - span, target, 4001)
         u = np.asarray(energy(z), dtype=np.float64)
+        if u.shape != z.shape or np.any(np.isnan(u) | (u == -np.inf)):  # +inf: a wall, fine
+            raise ValueError(f"energy(x) must return finite values (or +inf) of the shape of x (on "
+                             f"[{z[0]:g}, {z[-1]:g}], where the reflecting side is looked for)")
         excess = (u - np.min(u)) / temperature
         if excess[0] > _TAIL and u[0] >= u[1]:
             first_inside = int(np.argmax(excess <= _TAIL))
@@ -110,6 +113,8 @@ def mean_first_passage_time_1d(energy: Callable[[np.ndarray], np.ndarray], tempe
     t = _finite_positive(temperature, "temperature")
     x = np.asarray(start, dtype=np.float64)
     b = float(target)
+    if x.size == 0:
+        raise ValueError("start must hold at least one point")
     if not (np.all(np.isfinite(x)) and np.isfinite(b)):
         raise ValueError("start and target must be finite")
     if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 101:
