@@ -72,3 +72,11 @@ def test_composite_accuracy_needs_one_label_per_input(labels):
     with pytest.raises(ValueError, match=r"composite must have shape \(n,\) = \(10,\)"):
         composite_accuracy(model, theta, x, labels)
     assert composite_accuracy(model, theta, x, composite).shape == (2,)
+
+
+def test_non_finite_teacher_raises():
+    # Before: a NaN teacher gave NaN labels (sign(nan)) without a word
+    with pytest.raises(ValueError, match="teacher must be finite and non-zero"):
+        product_of_signs_data(10, 2, 3, teacher=np.array([1.0, np.nan, 0.0]))
+    with pytest.raises(ValueError, match="teacher must be finite and non-zero"):
+        product_of_signs_data(10, 2, 3, teacher=np.zeros(3))

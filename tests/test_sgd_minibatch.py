@@ -312,3 +312,10 @@ def test_batch_sampler_checks_its_counts(kwargs, match):
             "particles": np.arange(2)} | kwargs
     with pytest.raises(ValueError, match=match):
         BatchSampler(**args)
+
+
+@pytest.mark.parametrize("every", [1.5, True, "4"])
+def test_step_decay_every_is_a_whole_number_of_steps(every):
+    # Before: every = 1.5 decayed at steps 2, 3, 5, 6, ... (k // 1.5) and True every step
+    with pytest.raises(ValueError, match="every must be an integer >= 1"):
+        StepDecay(0.5, every)

@@ -138,3 +138,10 @@ def test_chunk_must_be_a_positive_count(chunk):
         noise_trace(model, theta, 2, chunk=chunk)
     with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
         gradient_covariance(model, theta, 2, chunk=chunk)
+
+
+@pytest.mark.parametrize("n_examples", [10.5, "10", 0])
+def test_covariance_scale_n_examples_is_a_count(n_examples):
+    # Before: int(n_examples) turned 10.5 into 10 and "10" into 10 silently
+    with pytest.raises(ValueError, match="n_examples must be an integer >= 1"):
+        covariance_scale(n_examples, 2)

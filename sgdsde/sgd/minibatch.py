@@ -139,8 +139,7 @@ class StepDecay:
     def __post_init__(self):
         if not 0 < self.factor <= 1:
             raise ValueError(f"factor must lie in (0, 1], got {self.factor}")
-        if self.every < 1:
-            raise ValueError(f"every must be >= 1 step, got {self.every}")
+        _integer(self.every, "every", 1)
 
     def __call__(self, k: int) -> float:
         return self.factor ** (k // self.every)

@@ -36,7 +36,7 @@ def covariance_scale(n_examples: int, batch_size: int, replacement: bool = True)
     Parameters
     ----------
     n_examples : int
-        n.
+        n >= 1.
     batch_size : int
         B, ``1 <= B <= n``.
     replacement : bool
@@ -51,7 +51,7 @@ def covariance_scale(n_examples: int, batch_size: int, replacement: bool = True)
     """
     if not isinstance(replacement, (bool, np.bool_)):
         raise TypeError(f"replacement must be True or False, got {replacement!r}")
-    n, b = int(n_examples), batch_size
+    n, b = _integer(n_examples, "n_examples", 1), batch_size
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {b!r}")
     if b > n:

@@ -59,6 +59,8 @@ def product_of_signs_data(n: int, k: int, p: int, seed: int | None = 0, teacher=
     teacher = np.asarray(teacher, dtype=np.float64)
     if teacher.shape != (p,):
         raise ValueError(f"teacher must have shape (p,) = ({p},), got {teacher.shape}")
+    if not (np.all(np.isfinite(teacher)) and np.any(teacher != 0)):
+        raise ValueError("teacher must be finite and non-zero (its signs label the slots)")
     x = normals(key, np.arange(1, n + 1), 0, k * p, STREAM_DECOMPOSITION) / np.sqrt(p)
     primitive = np.sign(x.reshape(n, k, p) @ teacher)
     primitive[primitive == 0] = 1.0
