@@ -402,3 +402,10 @@ def test_fokker_planck_numbers_are_not_bools():
     for bad in (True, "0.1"):
         with pytest.raises(TypeError, match="dt"):
             evolve(fp, np.ones(100), [0.0, 1.0], dt=bad)
+
+
+def test_boltzmann_density_1d_refuses_nan_positions():
+    """x = NaN came back as a NaN density, silently."""
+    with pytest.raises(ValueError, match="x must not contain NaN"):
+        boltzmann_density_1d(lambda y: y * y, 1.0, np.array([0.0, np.nan]))
+    assert boltzmann_density_1d(lambda y: y * y, 1.0, np.array([np.inf]))[0] == 0.0

@@ -49,6 +49,7 @@ def boltzmann_density_1d(energy, temperature: float, x: np.ndarray,
     ------
     ValueError
         For a temperature that is not a finite number > 0, bounds that are not increasing,
+        NaN in ``x``,
         or a Z that overflows or vanishes (the minimum of U lies far from where it was
         looked for: give finite ``bounds`` around it).
     """
@@ -57,6 +58,8 @@ def boltzmann_density_1d(energy, temperature: float, x: np.ndarray,
     if not lower < upper:  # NaN included
         raise ValueError(f"bounds must be (lower, upper) with lower < upper, got {bounds!r}")
     x = np.asarray(x, dtype=np.float64)
+    if np.any(np.isnan(x)):
+        raise ValueError("x must not contain NaN (positions where the density is evaluated)")
     probe = _probe_points(lower, upper)
     inside = x[(x >= lower) & (x <= upper)].ravel()
     candidates = np.concatenate([probe, inside])
