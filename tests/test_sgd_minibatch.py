@@ -327,3 +327,21 @@ def test_additive_sgd_covariance_blames_the_hessian_not_the_rate(hessian):
     # contradiction: the cause is the non-positive curvature, which no learning rate fixes
     with pytest.raises(ValueError, match="hessian must be positive definite"):
         additive_sgd_covariance(hessian, np.eye(2), 0.1)
+
+
+@pytest.mark.parametrize("momentum", ["0.5", False])
+def test_momentum_is_a_number_not_a_string_or_bool(regression, momentum):
+    # Before: float() read "0.5" as heavy ball with μ = 0.5 and False as plain SGD, silently
+    from sgdsde.measure.gradient_stats import fluctuation_dissipation_residual
+    from sgdsde.sgd.minibatch import MinibatchSGD
+    from sgdsde.sgd.sme import momentum_sme
+    from sgdsde.sgd.trace import sgd_trace
+
+    theta, g = np.random.default_rng(0).normal(size=(2, 20, 3, 2))
+    calls = [lambda: MinibatchSGD(4, momentum=momentum), lambda: momentum_sme(regression, 0.1, momentum, 4),
+             lambda: sgd_trace(regression, np.zeros((1, 3)), lr=0.1, batch_size=4, n_steps=1,
+                               momentum=momentum),
+             lambda: fluctuation_dissipation_residual(theta, g, 0.1, momentum=momentum)]
+    for call in calls:
+        with pytest.raises(TypeError, match="momentum must be a finite number"):
+            call()

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import positive
+from .._checks import positive, real
 from ..landscapes.base import check_cloud
 from ..landscapes.empirical_risk import EmpiricalRisk
 from ..random import STREAM_USER, resolve_seed, uniforms
@@ -495,7 +495,7 @@ def fluctuation_dissipation_residual(positions, grads, lr: float, *, momentum: f
     if theta.ndim != 3 or g.shape != theta.shape:
         raise ValueError("positions and grads must have the same shape (T, M, d), "
                          f"got {theta.shape} and {g.shape}")
-    lr, momentum = positive(lr, "lr"), float(momentum)
+    lr, momentum = positive(lr, "lr"), real(momentum, "momentum")
     if not (0.0 <= momentum < 1.0):
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     if isinstance(n_blocks, bool) or not isinstance(n_blocks, (int, np.integer)) or n_blocks < 2:

@@ -41,6 +41,7 @@ import numpy as np
 
 from .._checks import integer as _integer
 from .._checks import positive as _positive
+from .._checks import real as _real
 from ..divergence import MAX_GROWTH
 from ..integrators.base import Integrator, NoiseSource, State
 from ..landscapes.base import check_cloud
@@ -204,7 +205,7 @@ class MinibatchSGD(Integrator):
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        momentum = float(momentum)
+        momentum = _real(momentum, "momentum")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
         if isinstance(svag, bool) or not isinstance(svag, (int, np.integer)) or svag < 1:

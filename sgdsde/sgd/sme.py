@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from .._checks import positive as _positive
+from .._checks import real as _real
 from ..landscapes.base import Landscape
 from ..sde import LangevinSDE
 from .noise import SGDNoise
@@ -131,7 +132,7 @@ def momentum_sme(loss, lr: float, momentum: float, batch_size: int, *,
         ``sqrt(η̂)``: SGD step k is SDE time ``k · sqrt(η̂)``.
     """
     lr = _lr(lr)
-    momentum = float(momentum)
+    momentum = _real(momentum, "momentum")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     root = math.sqrt(lr)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import positive as _positive
+from .._checks import real as _real
 from ..landscapes.base import check_cloud
 from ..landscapes.empirical_risk import EmpiricalRisk
 from ..random import resolve_seed
@@ -81,7 +82,7 @@ def sgd_trace(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_step
     theta = check_cloud(theta0, loss.dim, "theta0").copy()
     if not np.all(np.isfinite(theta)):
         raise ValueError("theta0 contains NaN or inf")
-    lr, momentum = _positive(lr, "lr"), float(momentum)
+    lr, momentum = _positive(lr, "lr"), _real(momentum, "momentum")
     if not (0.0 <= momentum < 1.0):
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     for name, value, low in (("n_steps", n_steps, 1), ("burn_in", burn_in, 0)):
