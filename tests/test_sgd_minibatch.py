@@ -319,3 +319,11 @@ def test_step_decay_every_is_a_whole_number_of_steps(every):
     # Before: every = 1.5 decayed at steps 2, 3, 5, 6, ... (k // 1.5) and True every step
     with pytest.raises(ValueError, match="every must be an integer >= 1"):
         StepDecay(0.5, every)
+
+
+@pytest.mark.parametrize("hessian", [np.diag([1.0, -1.0]), np.diag([1.0, 0.0])])
+def test_additive_sgd_covariance_blames_the_hessian_not_the_rate(hessian):
+    # Before: "SGD has no stationary state for lr = 0.1 (needs lr < 2/λ_max = 2)", a
+    # contradiction: the cause is the non-positive curvature, which no learning rate fixes
+    with pytest.raises(ValueError, match="hessian must be positive definite"):
+        additive_sgd_covariance(hessian, np.eye(2), 0.1)

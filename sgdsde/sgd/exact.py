@@ -426,7 +426,7 @@ def additive_sgd_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     Parameters
     ----------
     hessian : array_like, shape (d, d)
-        A, the (symmetric) Hessian at the minimum.
+        A, the (symmetric, positive-definite) Hessian at the minimum.
     batch_covariance : array_like, shape (d, d)
         Σ_B, the minibatch gradient covariance at the minimum, symmetric positive
         semi-definite.
@@ -436,8 +436,8 @@ def additive_sgd_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     Raises
     ------
     ValueError
-        If A is not symmetric, Σ_B is not symmetric positive semi-definite, their shapes
-        differ, or η admits no stationary state (η ≥ 2/λ_max).
+        If A is not symmetric positive definite, Σ_B is not symmetric positive
+        semi-definite, their shapes differ, or η admits no stationary state (η ≥ 2/λ_max).
     """
     a = _square(hessian, "hessian")
     c = _square(batch_covariance, "batch_covariance")
@@ -447,6 +447,9 @@ def additive_sgd_covariance(hessian, batch_covariance, lr: float) -> np.ndarray:
     _check_covariance(c, "batch_covariance")
     lr = _lr(lr)
     lam, q = linalg.eigh(a)
+    if lam.size and not lam[0] > 0:
+        raise ValueError(f"hessian must be positive definite (a minimum): it has the eigenvalue "
+                         f"{lam[0]:.3g} <= 0, along which SGD has no stationary state at any lr")
     denom = lam[:, None] + lam[None, :] - lr * lam[:, None] * lam[None, :]
     if np.any(denom <= 0):
         raise ValueError(f"SGD has no stationary state for lr = {lr} "
