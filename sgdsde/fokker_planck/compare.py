@@ -54,6 +54,22 @@ def _clouds(clouds, dim: int) -> dict[float, np.ndarray]:
     return out
 
 
+def _on_grid(grid, clouds: dict[float, np.ndarray]) -> dict[float, np.ndarray]:
+    """The clouds with every periodic axis wrapped into ``[lower, upper)``: on a ring a
+    particle at ``x + L`` is the particle at ``x`` (particles do not wrap while they move)."""
+    periodic = [a for a, wall in enumerate(grid.boundary) if wall == "periodic"]
+    if not periodic:
+        return clouds
+    out = {}
+    for t, x in clouds.items():
+        x = x.copy()
+        for a in periodic:
+            lo, length = grid.lower[a], grid.upper[a] - grid.lower[a]
+            x[:, a] = lo + np.mod(x[:, a] - lo, length)
+        out[t] = x
+    return out
+
+
 def _edges(grid):
     return grid.edges[0] if grid.ndim == 1 else grid.edges
 
@@ -71,7 +87,8 @@ class CloudComparison:
         measured distance, and the mean and standard deviation of the distance of a
         histogram of as many exact samples.
     outside : ndarray, shape (n_times,)
-        Fraction of particles outside the grid (they count as missing mass).
+        Fraction of particles outside the grid (they count as missing mass); on a periodic
+        axis positions are first wrapped into the box, so none is outside along it.
     """
 
     ts: np.ndarray
@@ -110,7 +127,8 @@ def compare_with_cloud(evolution: DensityEvolution, clouds, *, metrics: Sequence
         Densities saved (at least) at the times of the clouds.
     clouds : mapping of float to ndarray (M, d), or Trajectory
         Clouds by time, or a :class:`~sgdsde.results.Trajectory` that recorded
-        ``"position"`` (every record is compared).
+        ``"position"`` (every record is compared).  Along a periodic axis of the grid the
+        positions are wrapped into the box first.
     metrics : sequence of {"kl", "tv", "w1"}
         ``"w1"`` only on 1-D grids.
     n_repeats : int
@@ -131,7 +149,7 @@ def compare_with_cloud(evolution: DensityEvolution, clouds, *, metrics: Sequence
         raise ValueError(f"metrics must be a non-empty subset of {METRICS}, got {metrics!r}")
     if "w1" in metrics and grid.ndim != 1:
         raise ValueError("metric 'w1' is defined on 1-D grids only")
-    by_time = _clouds(clouds, grid.ndim)
+    by_time = _on_grid(grid, _clouds(clouds, grid.ndim))
     edges = _edges(grid)
     distance_fns = {
         "kl": lambda h, p: kl_divergence_grid(h, p, grid.cell_volume),
@@ -186,7 +204,7 @@ def plot_density_vs_cloud(evolution: DensityEvolution, clouds, times: Sequence[f
     grid = evolution.grid
     if grid.ndim != 1:
         raise ValueError(f"plot_density_vs_cloud draws 1-D densities, the grid is {grid.ndim}-D")
-    by_time = _clouds(clouds, 1)
+    by_time = _on_grid(grid, _clouds(clouds, 1))
     times = list(by_time) if times is None else [float(t) for t in times]
     missing = [t for t in times if t not in by_time]
     if missing:
