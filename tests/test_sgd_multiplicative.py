@@ -205,3 +205,10 @@ def test_exact_expectations_refuse_negative_or_nan_times(cls):
     # stationary limit at infinity
     assert np.isfinite(model.expected_loss_sgd(X0, 0.1, 2.5))
     assert np.isfinite(model.expected_loss_sme(X0, 0.1, np.inf))
+
+
+@pytest.mark.parametrize("noise_scale", [True, "1.5"])
+def test_noise_scale_is_a_number_not_a_bool_or_string(noise_scale):
+    # Before: float() read True as σ = 1 and "1.5" as 1.5 silently
+    with pytest.raises(TypeError, match="noise_scale must be a finite number > 0"):
+        MultiplicativeQuadraticModel(H, noise_scale)

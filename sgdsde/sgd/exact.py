@@ -273,9 +273,7 @@ class MultiplicativeQuadraticModel(_QuadraticModel):
         super().__init__(hessian)
         if not np.all(self.eigenvalues > 0):
             raise ValueError(f"hessian must be positive definite, got eigenvalues {self.eigenvalues}")
-        sigma = float(noise_scale)
-        if not (math.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"noise_scale must be a finite number > 0, got {noise_scale}")
+        sigma = _positive(noise_scale, "noise_scale")
         if not isinstance(relative, (bool, np.bool_)):
             raise TypeError(f"relative must be True or False, got {relative!r}")
         self.noise_scale = sigma
