@@ -52,3 +52,16 @@ def test_minibatch_noise_at_a_non_finite_point_raises():
         minibatch_noise(net, theta, batch_size=4, n_batches=10)
     with pytest.raises(TypeError, match="loss must be an EmpiricalRisk"):
         noise_snapshot(object(), theta, batch_size=4)
+
+
+def test_snapshot_without_a_seed_draws_one_key_and_records_it():
+    """seed=None: one fresh key serves every draw and is recorded, so the snapshot replays."""
+    net = _net()
+    theta = net.init_params(1, seed=3)
+    snap = noise_snapshot(net, theta, batch_size=8, n_batches=60, seed=None)
+    assert isinstance(snap.seed, int)
+    again = noise_snapshot(net, theta, batch_size=8, n_batches=60, seed=snap.seed)
+    np.testing.assert_array_equal(again.noise_scales, snap.noise_scales)
+    assert again.alpha_pooled == snap.alpha_pooled
+    assert again.alpha_pooled_gaussian == snap.alpha_pooled_gaussian
+    assert noise_snapshot(net, theta, batch_size=8, n_batches=60, seed=7).seed == 7

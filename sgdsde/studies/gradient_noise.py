@@ -95,6 +95,9 @@ class NoiseSnapshot:
     alpha_pooled_gaussian, alpha_pooled_gaussian_se : float
         Control: α̂ pooled over Gaussian samples with the same per-coordinate scales (the
         part of the pooled estimate that is the scale mixture alone; 2 if scales were equal).
+    seed : int
+        The key every draw used (the one drawn when ``noise_snapshot`` was given None):
+        ``noise_snapshot(..., seed=snapshot.seed)`` replays it.
     """
 
     b_simple: float
@@ -106,6 +109,7 @@ class NoiseSnapshot:
     noise_scales: np.ndarray
     alpha_pooled_gaussian: float
     alpha_pooled_gaussian_se: float
+    seed: int | None = None
 
 
 def noise_snapshot(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int = 2000,
@@ -114,6 +118,7 @@ def noise_snapshot(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int =
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
     theta = check_cloud(np.atleast_2d(theta), loss.dim, "theta")
+    seed = resolve_seed(seed)  # one key for the batches, the pooling order and the control
     stats = gradient_statistics(loss, theta)
     b_simple = float(stats.trace[0] / np.sum(stats.mean[0] ** 2))
     xi = minibatch_noise(loss, theta, batch_size, n_batches, seed)
@@ -123,12 +128,12 @@ def noise_snapshot(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int =
     xi = xi[:, noisy]
     # pooled = all entries as one sample in a random order, so that a block mixes coordinates
     # and samples at random (in C order a block would sum correlated coordinates of one batch)
-    order = np.argsort(uniforms(resolve_seed(seed), np.array([0]), 0, xi.size, STREAM_POOLING_ORDER)[0])
+    order = np.argsort(uniforms(seed, np.array([0]), 0, xi.size, STREAM_POOLING_ORDER)[0])
     pooled = tail_index(xi.ravel()[order])
     per = tail_index_per_coordinate(xi)
     scales = xi.std(axis=0)
-    z = normals(resolve_seed(seed), np.arange(xi.shape[0]), 0, xi.shape[1], STREAM_GAUSSIAN_CONTROL)
+    z = normals(seed, np.arange(xi.shape[0]), 0, xi.shape[1], STREAM_GAUSSIAN_CONTROL)
     z[z == 0] = 1e-7  # the generator's 24-bit magnitudes give an exact 0 about once in 2^24 draws
     control = tail_index((z * scales).ravel()[order])
     return NoiseSnapshot(b_simple, batch_size / b_simple, pooled.alpha, pooled.stderr, per.alpha, per.stderr,
-                         scales, control.alpha, control.stderr)
+                         scales, control.alpha, control.stderr, seed)
