@@ -63,3 +63,10 @@ def test_test_labels_outside_the_classes_raise():
     net, (test_x, test_y) = _problem()
     with pytest.raises(ValueError, match="labels"):
         eta_over_b_sweep(net, (test_x, test_y + 5), [0.1], [4], n_runs=1, sde_time=0.2)
+
+
+def test_seed_must_be_a_whole_number():
+    # seed=None failed with "unsupported operand type(s) for +" at the first point
+    net, test = _problem()
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got None"):
+        eta_over_b_sweep(net, test, [0.1], [4], n_runs=1, sde_time=0.2, seed=None)

@@ -66,6 +66,9 @@ def test_bad_input_is_named():
         parity_gradient_variance(net, net.init_params(1))
     with pytest.raises(ValueError, match="size must be an integer in"):
         random_subset(5, 6)
+    # seed=None was a TypeError at seed + 1
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got None"):
+        train_parity(4, 2, n_steps=1, n_train=8, n_test=8, seed=None)
 
 
 def test_random_subset_and_accuracy():

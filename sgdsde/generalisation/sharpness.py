@@ -63,6 +63,7 @@ def eta_over_b_sweep(net: MLP, test, lrs: Sequence[float], batch_sizes: Sequence
         raise ValueError("lrs and batch_sizes must each hold at least one value")
     lrs = [positive(a, f"lrs[{i}]") for i, a in enumerate(lrs)]
     batch_sizes = [integer(b, f"batch_sizes[{j}]", 1) for j, b in enumerate(batch_sizes)]
+    seed = integer(seed, "seed", 0)  # point i uses seed + i
     test_x, test_y = test
     test_y = _labels(test_y, net.n_outputs)
     theta0 = net.init_params(int(n_runs), seed=init_seed)

@@ -23,6 +23,7 @@ import itertools
 
 import numpy as np
 
+from .._checks import integer
 from ..landscapes.mlp import MLP
 from ..random import STREAM_USER, resolve_seed, uniforms
 
@@ -173,6 +174,7 @@ def train_parity(d: int, subset_size: int, *, widths=(128,), activation: str = "
     """
     from ..sgd.minibatch import run_sgd
 
+    seed = integer(seed, "seed", 0)  # seed, seed + 1 and seed + 2 key the data and the batches
     subset = random_subset(d, subset_size, seed=seed)
     x = random_cube(d, n_train, seed=seed)
     x_test = random_cube(d, n_test, seed=seed + 1)
