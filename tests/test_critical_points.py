@@ -263,3 +263,18 @@ def test_example_smoke(tmp_path):
     assert (tmp_path / "critical_points_vs_complexity_smoke.png").stat().st_size > 10_000
     # N = 3, 4: counts within 3 SE of the exact expectation, discovery curves saturated
     assert [r[0] for r in rows] == [3, 4] and all(r[7] and r[8] for r in rows)
+
+
+def test_flat_random_starts_are_the_counter_based_uniforms_in_the_box():
+    """Every draw through sgdsde.random: starts are low + (high - low) u with u the uniforms of
+    (seed, start index) on their own stream, so a start does not depend on how many are drawn."""
+    from sgdsde.measure.critical_points import STREAM_RANDOM_STARTS
+    from sgdsde.random import uniforms
+
+    mb = MullerBrown()
+    low, high = np.array(MB_BOX["low"]), np.array(MB_BOX["high"])
+    starts = random_starts(mb, 7, seed=11, **MB_BOX)
+    u = uniforms(11, np.arange(7), 0, 2, STREAM_RANDOM_STARTS)
+    np.testing.assert_array_equal(starts, low + (high - low) * u)
+    np.testing.assert_array_equal(random_starts(mb, 3, seed=11, **MB_BOX), starts[:3])
+    assert not np.allclose(random_starts(mb, 7, seed=12, **MB_BOX), starts)

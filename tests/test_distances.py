@@ -273,3 +273,14 @@ def test_permutation_noise_floor_refuses_k_it_would_ignore(metric):
     x, y = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
     assert permutation_noise_floor(x, y, "kl_knn", n_repeats=3) == permutation_noise_floor(
         x, y, "kl_knn", n_repeats=3, k=1)
+
+
+def test_permutation_noise_floor_splits_are_counter_based():
+    """The splits are keyed by (seed, split): the same seed gives the same floor, another seed
+    another one, and seed=None draws one key for all splits."""
+    x = np.linspace(-1.0, 1.0, 40)[:, None]
+    y = np.linspace(-0.9, 1.1, 30)[:, None]
+    floor = permutation_noise_floor(x, y, "w1", n_repeats=6, seed=5)
+    assert floor == permutation_noise_floor(x, y, "w1", n_repeats=6, seed=5)
+    assert floor != permutation_noise_floor(x, y, "w1", n_repeats=6, seed=6)
+    assert np.isfinite(permutation_noise_floor(x, y, "w1", n_repeats=3, seed=None)[0])

@@ -57,7 +57,10 @@ from .._checks import integer
 from .._checks import positive as _positive
 from ..landscapes.base import Landscape, check_cloud
 from ..manifolds import Euclidean, Sphere
+from ..random import STREAM_USER, uniforms
 from .spectra import _check_manifold, _require_hessian, riemannian_gradient, tangent_basis, tangent_hessian
+
+STREAM_RANDOM_STARTS = STREAM_USER + 80  # uniform starts in a box (flat space)
 
 __all__ = [
     "CriticalPoints",
@@ -401,8 +404,8 @@ def random_starts(landscape: Landscape, n_starts: int, *, seed: int = 0, low=Non
     n_starts : int
         S ≥ 1.
     seed : int
-        Seed of a private ``numpy.random.Generator`` (flat space) or of the manifold's
-        counter-based sampler (sphere).
+        Key of the counter-based uniforms (flat space, stream :data:`STREAM_RANDOM_STARTS`)
+        or of the manifold's counter-based sampler (sphere).
     low, high : float or array_like, optional
         The box, flat space only.
     """
@@ -416,7 +419,8 @@ def random_starts(landscape: Landscape, n_starts: int, *, seed: int = 0, low=Non
         high = np.broadcast_to(np.asarray(high, dtype=np.float64), (landscape.dim,))
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
             raise ValueError(f"the box needs finite low < high in every coordinate, got {low}, {high}")
-        return np.random.default_rng(seed).uniform(low, high, size=(n_starts, landscape.dim))
+        u = uniforms(seed, np.arange(n_starts), 0, landscape.dim, STREAM_RANDOM_STARTS)
+        return low + (high - low) * u
     if low is not None or high is not None:
         raise ValueError("low/high define a box in flat space; on the sphere starts are uniform")
     return manifold.random(n_starts, landscape.dim, seed=seed)

@@ -24,7 +24,10 @@ import numpy as np
 from scipy import linalg, special
 
 from .._checks import integer
+from ..random import STREAM_USER, normals, resolve_seed
 from .distances import _edges_tuple, check_neighbours, check_samples, kth_neighbour_distance
+
+STREAM_GAUSSIAN_CLOUDS = STREAM_USER + 82  # the standard-normal clouds of knn_entropy_gaussian_bias
 
 __all__ = [
     "gaussian_entropy",
@@ -235,7 +238,8 @@ def knn_entropy_gaussian_bias(n_samples: int, dim: int, k: int = 3, n_repeats: i
     n_repeats : int
         Number of independent standard-normal clouds averaged (≥ 2).
     seed : int
-        Seed of the generator.
+        Key of the counter-based normals (cloud r is step r of stream
+        :data:`STREAM_GAUSSIAN_CLOUDS`).
 
     Returns
     -------
@@ -247,10 +251,12 @@ def knn_entropy_gaussian_bias(n_samples: int, dim: int, k: int = 3, n_repeats: i
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
     n_samples = integer(n_samples, "n_samples", 2)
-    rng = np.random.default_rng(seed)
+    seed = resolve_seed(seed)
     exact = 0.5 * dim * np.log(2 * np.pi * np.e)
-    errors = np.array([knn_entropy(rng.standard_normal((n_samples, dim)), k=k, prewhiten=True) - exact
-                       for _ in range(int(n_repeats))])
+    samples = np.arange(n_samples)
+    errors = np.array([knn_entropy(normals(seed, samples, cloud, int(dim), STREAM_GAUSSIAN_CLOUDS),
+                                   k=k, prewhiten=True) - exact
+                       for cloud in range(int(n_repeats))])
     return float(errors.mean()), float(errors.std(ddof=1) / np.sqrt(n_repeats))
 
 

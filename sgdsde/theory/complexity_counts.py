@@ -128,6 +128,9 @@ def expected_counts(n: int, p: int, energy_edges=None, *, n_samples: int = 100_0
     n_bands = edges.size - 1
     chunk = max(1, 2**23 // (n * max(n, n_bands))) if chunk is None else _int(chunk, "chunk", 1)
 
+    # NumPy's Generator (seeded by seed, recorded in the result) rather than sgdsde.random:
+    # each sample needs n^2 normals, and its normals cost about 5 ns against 0.7 us for the
+    # counter-based NumPy reference (n = 20, 2e5 samples: 0.4 s against about a minute).
     rng = np.random.default_rng(seed)
     s1 = np.zeros((n, n_bands))
     s2 = np.zeros((n, n_bands))
