@@ -24,7 +24,7 @@ import types
 
 import numpy as np
 
-__all__ = ["fingerprint"]
+__all__ = ["fingerprint", "global_names"]
 
 _MAX_DEPTH = 12
 FULL_ARRAY = 1 << 22
@@ -166,7 +166,7 @@ def _feed_function_values(digest, fn: types.FunctionType, depth: int, seen: set)
     _feed(digest, cells, depth + 1, seen)
     if top == "sgdsde":
         return
-    names = sorted(_global_names(fn.__code__, 0))
+    names = sorted(global_names(fn.__code__))
     namespace = fn.__globals__
     for name in names:
         if name in namespace and not isinstance(namespace[name], types.ModuleType):
@@ -174,11 +174,11 @@ def _feed_function_values(digest, fn: types.FunctionType, depth: int, seen: set)
             _feed(digest, namespace[name], depth + 1, seen)
 
 
-def _global_names(code: types.CodeType, depth: int) -> set:
+def global_names(code: types.CodeType, depth: int = 0) -> set:
     """The names a code object (and the code nested in it) may read from its module."""
     names = set(code.co_names)
     if depth < _MAX_DEPTH:
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
-                names |= _global_names(const, depth + 1)
+                names |= global_names(const, depth + 1)
     return names

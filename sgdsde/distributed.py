@@ -47,6 +47,7 @@ import numpy as np
 
 from ._checks import integer as _integer
 from ._extras import require
+from ._fingerprint import global_names
 from .random import resolve_seed
 
 __all__ = ["sweep", "SweepResult", "simulate_sharded", "point_seed", "grid_points"]
@@ -159,21 +160,11 @@ def _study_identity(study: Callable, name: str | None) -> tuple[str, str]:
     return label, hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _code_names(code: types.CodeType, depth: int = 0) -> set:
-    """The global names a code object (and the code nested in it) may read."""
-    names = set(code.co_names)
-    if depth < 8:
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                names |= _code_names(const, depth + 1)
-    return names
-
-
 def _globals_read(fn: types.FunctionType) -> dict:
     """Stable stand-ins of the module-level values the study's code reads (modules and the
     study itself left out): editing such a constant changes the study's results."""
     namespace = getattr(fn, "__globals__", {})
-    return {name: _stable(namespace[name]) for name in sorted(_code_names(fn.__code__))
+    return {name: _stable(namespace[name]) for name in sorted(global_names(fn.__code__))
             if name in namespace and namespace[name] is not fn
             and not isinstance(namespace[name], types.ModuleType)}
 
