@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["real", "positive", "integer"]
+__all__ = ["real", "positive", "integer", "boolean"]
 
 
 def real(value, name: str) -> float:
@@ -46,3 +46,10 @@ def integer(value, name: str, minimum: int = 0) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def boolean(value, name: str) -> bool:
+    """``value`` as a bool: True or False only (a truthy 1, "no" or None would switch silently)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

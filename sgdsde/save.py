@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import boolean
+
 __all__ = ["SaveAt", "BUILTIN_OBSERVABLES"]
 
 BUILTIN_OBSERVABLES = ("energy", "kinetic_energy", "mean", "position")
@@ -50,8 +52,7 @@ class SaveAt:
     def __post_init__(self):
         if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
             raise ValueError(f"every must be an integer number of steps >= 1, got {self.every!r}")
-        if not isinstance(self.start, (bool, np.bool_)):
-            raise TypeError(f"start must be a bool, got {type(self.start).__name__} {self.start!r}")
+        boolean(self.start, "start")
         if not isinstance(self.observables, Mapping):
             raise TypeError("observables must be a mapping of name -> callable or built-in name, got "
                             f"{type(self.observables).__name__}")

@@ -97,8 +97,8 @@ def test_kinetic_energy_needs_velocities():
     # from a file as '0', and start="no" that recorded the start
     ({"observables": ["energy"]}, TypeError, "observables must be a mapping"),
     ({"observables": {0: "energy"}}, TypeError, "observable names must be strings"),
-    ({"start": "no"}, TypeError, "start must be a bool"),
-    ({"start": None}, TypeError, "start must be a bool"),
+    ({"start": "no"}, TypeError, "start must be True or False"),
+    ({"start": None}, TypeError, "start must be True or False"),
 ])
 def test_saveat_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):

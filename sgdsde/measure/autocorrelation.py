@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 from scipy import fft
 
+from .._checks import boolean
 from .distances import check_samples
 
 __all__ = ["autocorrelation_function", "integrated_autocorrelation_time", "effective_sample_size"]
@@ -148,8 +149,7 @@ def integrated_autocorrelation_time(trace, c: float = 5.0, tol: float = 50.0,
     −2 Σ_{t>M} ρ(t) (truncation) − 2M τ / n_times (mean subtraction).
     """
     _check_window(c, tol)
-    if not isinstance(per_particle, (bool, np.bool_)):
-        raise TypeError(f"per_particle must be True or False, got {per_particle!r}")
+    per_particle = boolean(per_particle, "per_particle")
     x = _trace(trace)
     n_times = x.shape[0]
     if per_particle:

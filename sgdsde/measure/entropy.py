@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg, special
 
-from .._checks import integer
+from .._checks import boolean, integer
 from ..random import STREAM_USER, normals, resolve_seed
 from .distances import _edges_tuple, check_neighbours, check_samples, kth_neighbour_distance
 
@@ -43,13 +43,6 @@ __all__ = [
 def log_unit_ball_volume(dim: int) -> float:
     """``ln V_d``, ``V_d = π^{d/2} / Γ(d/2 + 1)`` the volume of the unit ball in R^d."""
     return 0.5 * dim * np.log(np.pi) - special.gammaln(0.5 * dim + 1)
-
-
-def _switch(value, name: str) -> bool:
-    """``value`` as a bool, or a TypeError: a truthy non-bool would switch silently."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _log_det_covariance(x: np.ndarray) -> float:
@@ -83,7 +76,7 @@ def gaussian_entropy(samples, bias_correction: bool = True) -> float:
         (the Gaussian maximises entropy at fixed covariance).
     """
     x = check_samples(samples, "samples")
-    bias_correction = _switch(bias_correction, "bias_correction")
+    bias_correction = boolean(bias_correction, "bias_correction")
     n, d = x.shape
     if n <= d:
         raise ValueError(f"gaussian_entropy needs n > d samples to estimate a covariance, "
@@ -121,7 +114,7 @@ def histogram_entropy(samples, bins=32, miller_madow: bool = True) -> float:
         Entropy in nats.
     """
     x = check_samples(samples, "samples", min_samples=2)
-    miller_madow = _switch(miller_madow, "miller_madow")
+    miller_madow = boolean(miller_madow, "miller_madow")
     n, d = x.shape
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         if bins < 1:
@@ -208,7 +201,7 @@ def knn_entropy(samples, k: int = 3, prewhiten: bool = False) -> float:
         ======  ================  ================
     """
     x = check_samples(samples, "samples")
-    prewhiten = _switch(prewhiten, "prewhiten")
+    prewhiten = boolean(prewhiten, "prewhiten")
     n, d = x.shape
     k = check_neighbours(k, n, "samples")
     if not prewhiten:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import boolean
 from .._checks import positive as _positive
 from .._extras import require
 from ..random import STREAM_USER, normals, resolve_seed
@@ -116,8 +117,7 @@ def load_digits(n_examples: int | None = None, classes=None, *, center: bool = T
     ImportError
         If scikit-learn (the optional extra ``digits``) is not installed.
     """
-    if not isinstance(center, (bool, np.bool_)):
-        raise TypeError(f"center must be True or False, got {center!r}")
+    center = boolean(center, "center")
     datasets = require("sklearn.datasets", "digits", "sgdsde.sgd.load_digits (scikit-learn)")
     bunch = datasets.load_digits()
     x = bunch.data.astype(np.float64) / 16.0

@@ -35,6 +35,7 @@ import math
 import numpy as np
 from scipy import linalg
 
+from .._checks import boolean
 from .._checks import integer as _integer
 from .._checks import positive as _positive
 from ..integrators.base import Integrator
@@ -274,10 +275,8 @@ class MultiplicativeQuadraticModel(_QuadraticModel):
         if not np.all(self.eigenvalues > 0):
             raise ValueError(f"hessian must be positive definite, got eigenvalues {self.eigenvalues}")
         sigma = _positive(noise_scale, "noise_scale")
-        if not isinstance(relative, (bool, np.bool_)):
-            raise TypeError(f"relative must be True or False, got {relative!r}")
         self.noise_scale = sigma
-        self.relative = bool(relative)
+        self.relative = boolean(relative, "relative")
         # s_i, the standard deviation of the curvature of eigen-direction i, shape (d,)
         self.curvature_std = sigma * self.eigenvalues if self.relative else np.full(self.dim, sigma)
 

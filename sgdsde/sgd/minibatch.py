@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import boolean as _boolean
 from .._checks import integer as _integer
 from .._checks import positive as _positive
 from .._checks import real as _real
@@ -409,8 +410,7 @@ def run_sgd(loss: EmpiricalRisk, theta0, *, lr: float, batch_size: int, n_steps:
     points = _record_points(record_at, n_steps)
     scheme = MinibatchSGD(batch_size, sampling, momentum, schedule, svag, stream)
     obs = {"loss": "energy", "grad_norm": _GradNorm(loss)}
-    if not isinstance(record_params, (bool, np.bool_)):
-        raise TypeError(f"record_params must be True or False, got {record_params!r}")
+    record_params = _boolean(record_params, "record_params")
     if record_params:
         obs["position"] = "position"
     for name, fn in dict(observables or {}).items():

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .._checks import boolean
 from .._checks import integer as _integer
 from .._checks import positive as _positive
 from ..landscapes.networks import EmpiricalRisk
@@ -49,8 +50,7 @@ def covariance_scale(n_examples: int, batch_size: int, replacement: bool = True)
     TypeError
         If ``replacement`` is not a bool.
     """
-    if not isinstance(replacement, (bool, np.bool_)):
-        raise TypeError(f"replacement must be True or False, got {replacement!r}")
+    replacement = boolean(replacement, "replacement")
     n, b = _integer(n_examples, "n_examples", 1), batch_size
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {b!r}")
