@@ -215,3 +215,15 @@ def test_bad_cloud_rejected(name):
         land.energy(np.zeros((2, land.dim + 1)))
     with pytest.raises(TypeError, match="x must be a float32 or float64 array"):
         land.grad(np.zeros((2, land.dim), dtype=np.complex128))
+
+
+def test_check_cloud_inspects_values_only_when_asked():
+    """finite=True names the first row with NaN or inf; by default values pass (landscapes call
+    check_cloud on every evaluation, and simulate checks its own start)."""
+    from sgdsde.landscapes.base import check_cloud
+
+    x = np.array([[0.0, 1.0], [2.0, np.inf], [np.nan, 0.0]])
+    assert check_cloud(x, 2) is x
+    with pytest.raises(ValueError, match=r"theta contains NaN or inf \(row 1\)"):
+        check_cloud(x, 2, "theta", finite=True)
+    np.testing.assert_array_equal(check_cloud(x[:1], 2, finite=True), x[:1])

@@ -141,9 +141,7 @@ def interpolant_distance(loss: LinearRegression, theta, theta0) -> InterpolantDi
     if loss.weight_decay:
         raise ValueError(f"weight_decay must be 0 for interpolation, got {loss.weight_decay}")
     x = _underdetermined(loss.inputs)
-    theta = check_cloud(theta, loss.dim, "theta").astype(np.float64)
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta contains NaN or inf")
+    theta = check_cloud(theta, loss.dim, "theta", finite=True).astype(np.float64)
     theta0 = np.asarray(theta0, dtype=np.float64)
     target = closest_interpolant(x, loss.targets, theta0)
     _, s, vt = _row_rank_svd(x)
@@ -164,11 +162,9 @@ def output_jacobian(net: MLP, theta0) -> np.ndarray:
     """
     if not isinstance(net, MLP) or net.n_outputs != 1 or net.loss != "mse":
         raise ValueError("output_jacobian needs an MLP with loss='mse' and one output")
-    theta0 = check_cloud(np.atleast_2d(theta0), net.dim, "theta0")
+    theta0 = check_cloud(np.atleast_2d(theta0), net.dim, "theta0", finite=True)
     if theta0.shape[0] != 1:
         raise ValueError(f"theta0 must be one parameter vector (d,) or (1, d), got {theta0.shape[0]}")
-    if not np.all(np.isfinite(theta0)):
-        raise ValueError("theta0 contains NaN or inf")
     o = net.predict(theta0, net.inputs)[0, :, 0]
     probe = MLP(net.inputs, o - 1.0, widths=net.widths, activation=net.activations, loss="mse")
     return probe.per_example_grads(theta0)[0]

@@ -36,10 +36,7 @@ STREAM_INJECTED = STREAM_USER + 44  # the noise injected into a layer
 def _net_and_theta(net, theta):
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP, got {type(net).__name__}")
-    theta = check_cloud(theta, net.dim, "theta")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta contains NaN or inf")
-    return theta
+    return check_cloud(theta, net.dim, "theta", finite=True)
 
 
 def _check_layer(net: MLP, layer) -> int:

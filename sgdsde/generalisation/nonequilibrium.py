@@ -57,12 +57,10 @@ def noise_covariance_spectrum(loss: EmpiricalRisk, theta, max_examples: int | No
     """
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
-    theta = check_cloud(theta, loss.dim, "theta")
+    theta = check_cloud(theta, loss.dim, "theta", finite=True)
     if theta.shape[0] == 0:
         raise ValueError("theta must hold at least one parameter vector, got shape "
                          f"{theta.shape}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta contains NaN or inf")
     n = loss.n_examples if max_examples is None else min(integer(max_examples, "max_examples", 2),
                                                           loss.n_examples)
     if n < 2:

@@ -165,9 +165,7 @@ def local_free_energy_exact(landscape: Landscape, x, gamma: float, temperature: 
     d = landscape.dim
     if d not in (1, 2):
         raise ValueError(f"exact quadrature is implemented in 1-D and 2-D, the landscape has d = {d}")
-    x = check_cloud(np.asarray(x, dtype=np.float64), d)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or inf")
+    x = check_cloud(np.asarray(x, dtype=np.float64), d, finite=True)
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
     if bounds.shape[0] != d or not np.all(np.isfinite(bounds)) or np.any(bounds[:, 1] <= bounds[:, 0]):
         raise ValueError(f"bounds must be {d} finite intervals (low < high), got {bounds.tolist()}")
@@ -282,9 +280,7 @@ def local_free_energy(landscape: Landscape, x, gamma: float, temperature: float,
     """
     _flat_landscape(landscape)
     gamma, temperature = _check_gamma_temperature(gamma, temperature)
-    x = check_cloud(np.asarray(x, dtype=np.float64), landscape.dim)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or inf")
+    x = check_cloud(np.asarray(x, dtype=np.float64), landscape.dim, finite=True)
     n_inner = _count(n_inner, "n_inner", 1)
     n_nodes = _count(n_nodes, "n_nodes", 1)
     n_steps = _count(n_steps, "n_steps", 1)
@@ -375,9 +371,7 @@ def entropy_sgd(landscape: Landscape, x0, *, lr: float, gamma: float, temperatur
     _flat_landscape(landscape)
     gamma, temperature = _check_gamma_temperature(gamma, temperature)
     lr = _positive(lr, "lr")
-    x = check_cloud(np.asarray(x0, dtype=np.float64), landscape.dim, "x0").copy()
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x0 contains NaN or inf")
+    x = check_cloud(np.asarray(x0, dtype=np.float64), landscape.dim, "x0", finite=True).copy()
     n_steps = _count(n_steps, "n_steps", 0)
     inner_steps = _count(inner_steps, "inner_steps", 2)
     n_inner = _count(n_inner, "n_inner", 1)

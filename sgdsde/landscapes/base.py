@@ -30,13 +30,14 @@ from ..manifolds import Euclidean, Manifold
 __all__ = ["Landscape", "check_cloud"]
 
 
-def check_cloud(x, dim: int, name: str = "x") -> np.ndarray:
+def check_cloud(x, dim: int, name: str = "x", *, finite: bool = False) -> np.ndarray:
     """Return ``x`` as an (M, dim) float array, or raise a clear error.
 
     float32 and float64 are kept as they are; integer input is converted to float64; any
-    other dtype or a wrong shape is an error naming ``name``.  Values are not inspected
-    (landscapes call this on every evaluation); :func:`sgdsde.simulate` checks that the
-    initial cloud is finite.
+    other dtype or a wrong shape is an error naming ``name``.  Values are inspected only
+    with ``finite`` (a ValueError naming the first row with NaN or inf): landscapes call this
+    on every evaluation, and :func:`sgdsde.simulate` checks that the initial cloud is finite;
+    measurements at given parameters ask for it.
     """
     x = np.asarray(x)
     if x.dtype.kind in "iub":
@@ -48,6 +49,10 @@ def check_cloud(x, dim: int, name: str = "x") -> np.ndarray:
             f"{name} must have shape (n_particles, {dim}), got {x.shape}"
             + (" (a single point needs shape (1, d))" if x.ndim == 1 else "")
         )
+    if finite:
+        rows_ok = np.isfinite(x).all(axis=1)
+        if not rows_ok.all():
+            raise ValueError(f"{name} contains NaN or inf (row {int(np.argmin(rows_ok))})")
     return x
 
 

@@ -88,7 +88,7 @@ def _finite_rows(theta) -> np.ndarray:
     """``theta`` (M, d) unchanged, or a ValueError naming its first row with NaN or inf."""
     finite = np.isfinite(np.asarray(theta, dtype=np.float64)).reshape(np.shape(theta)[0], -1).all(axis=1)
     if not finite.all():
-        raise ValueError(f"theta: row {int(np.argmin(finite))} contains NaN or inf; gradient "
+        raise ValueError(f"theta contains NaN or inf (row {int(np.argmin(finite))}): gradient "
                          "statistics are only defined at finite parameters")
     return theta
 

@@ -74,7 +74,7 @@ def _check_theta(loss, theta) -> np.ndarray:
     finite = np.isfinite(theta).all(axis=1)
     if not finite.all():
         i = int(np.argmin(finite))
-        raise ValueError(f"theta: row {i} contains NaN or inf; the gradient noise is only "
+        raise ValueError(f"theta contains NaN or inf (row {i}): the gradient noise is only "
                          "defined at finite parameters")
     return theta
 

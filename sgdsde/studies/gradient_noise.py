@@ -60,11 +60,9 @@ def minibatch_noise(loss: EmpiricalRisk, theta, batch_size: int, n_batches: int,
     """
     if not isinstance(loss, EmpiricalRisk):
         raise TypeError(f"loss must be an EmpiricalRisk, got {type(loss).__name__}")
-    theta = check_cloud(np.atleast_2d(theta), loss.dim, "theta")
+    theta = check_cloud(np.atleast_2d(theta), loss.dim, "theta", finite=True)
     if theta.shape[0] != 1:
         raise ValueError(f"theta must be one point, shape (1, d) or (d,), got {theta.shape}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta contains NaN or inf: the gradient noise is only defined at finite parameters")
     for name, value in (("batch_size", batch_size), ("n_batches", n_batches)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

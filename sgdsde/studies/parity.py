@@ -24,6 +24,7 @@ import itertools
 import numpy as np
 
 from .._checks import integer
+from ..landscapes.base import check_cloud
 from ..landscapes.mlp import MLP
 from ..random import STREAM_USER, resolve_seed, uniforms
 
@@ -100,9 +101,7 @@ def parity_gradient_variance(net: MLP, theta, *, max_bytes: int = MAX_FAMILY_BYT
     n, d = net.inputs.shape
     if n != 2**d or not np.array_equal(net.inputs, parity_inputs(d)):
         raise ValueError(f"net's inputs must be the cube parity_inputs({d}) (2^{d} rows in binary order)")
-    finite = np.isfinite(np.atleast_2d(np.asarray(theta, dtype=np.float64))).all(axis=-1)
-    if not finite.all():
-        raise ValueError(f"theta: row {int(np.argmin(finite))} contains NaN or inf")
+    check_cloud(np.atleast_2d(theta), net.dim, "theta", finite=True)
     table = parity_targets(d, max_bytes=max_bytes)
     jac = net.per_example_output_grads(theta)  # (M, n, d_θ)
     proj = np.matmul(table, jac) / n  # (1/n) Jᵀ χ_S for every S: (M, 2^d, d_θ)

@@ -44,15 +44,6 @@ STREAM_SGD_NOISE = STREAM_USER + 41  # the additive gradient noise of noisy_grad
 METHODS = ("auto", "closed", "quadrature", "monte_carlo")
 
 
-def _finite_cloud(x, dim: int, name: str) -> np.ndarray:
-    """``check_cloud`` that also refuses a row with NaN or inf."""
-    x = check_cloud(x, dim, name)
-    finite = np.isfinite(x).all(axis=1)
-    if not finite.all():
-        raise ValueError(f"{name}: row {int(np.argmin(finite))} contains NaN or inf")
-    return x
-
-
 def _method(landscape: Landscape, method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -109,7 +100,7 @@ def _rugged_closed(landscape: Rugged, y, scale, grad: bool):
 def _smoothed(landscape, y, lr, noise_std, method, n_nodes, n_samples, seed, grad):
     if not isinstance(landscape, Landscape):
         raise TypeError(f"landscape must be a sgdsde Landscape, got {type(landscape).__name__}")
-    y = _finite_cloud(y, landscape.dim, "y")
+    y = check_cloud(y, landscape.dim, "y", finite=True)
     scale = _positive(lr, "lr") * _positive(noise_std, "noise_std")
     method = _method(landscape, method)
     for name, value in (("n_nodes", n_nodes), ("n_samples", n_samples)):
@@ -195,7 +186,7 @@ def expected_smoothed_step(landscape: Landscape, y, lr: float, noise_std: float,
     """
     if not isinstance(landscape, Landscape):
         raise TypeError(f"landscape must be a sgdsde Landscape, got {type(landscape).__name__}")
-    y = _finite_cloud(y, landscape.dim, "y")
+    y = check_cloud(y, landscape.dim, "y", finite=True)
     lr, noise_std = _positive(lr, "lr"), _positive(noise_std, "noise_std")
     if (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 4
             or n_samples % 2):
@@ -237,7 +228,7 @@ def noisy_gradient_descent(landscape: Landscape, x0, lr: float, noise_std: float
     final : ndarray, shape (M, d)
     records : ndarray or None
     """
-    x = _finite_cloud(x0, landscape.dim, "x0").copy()
+    x = check_cloud(x0, landscape.dim, "x0", finite=True).copy()
     lr, noise_std = _positive(lr, "lr"), _positive(noise_std, "noise_std", allow_zero=True)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
